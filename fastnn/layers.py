@@ -1,0 +1,258 @@
+"""Layers: objects that own parameters and work buffers and call ``fastnn.kernels``.
+
+Contract (see DESIGN.md): ``build(input_shape, dtype, rng) -> output_shape`` (shapes exclude the batch axis);
+``forward(x, training=False) -> y``; ``backward(dout) -> dx``, which fills ``grads`` (parallel to ``params``)
+and never writes into ``dout``. ``forward(training=True)`` caches what backward needs and writes into buffers
+reused across batches (kept at the largest batch size seen, sliced for smaller ones); ``training=False``
+allocates its output and caches nothing, so inference is thread-safe.
+
+Inputs of any layout and dtype are accepted; kernels always receive C-contiguous arrays of the layer's dtype.
+"""
+import numpy as np
+
+from .kernels import activations as _act
+from .kernels import dense as _dense
+from .kernels import dropout as _dropout
+
+
+class Layer:
+    """Base class. Subclasses with parameters fill ``params``/``grads`` and ``penalized`` in ``build``."""
+
+    #: Whether backward must compute the input gradient; ``Sequential`` clears it for its first layer.
+    input_grad = True
+
+    def __init__(self):
+        self.params, self.grads, self.penalized = [], [], []
+        self.dtype = None
+        self.input_shape = self.output_shape = None
+        self._buffers = {}
+
+    def build(self, input_shape, dtype=np.float64, rng=None):
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{type(self).__name__}: dtype must be float32 or float64, got {self.dtype}.")
+        self.output_shape = self._build(self.input_shape, rng if rng is not None else np.random.default_rng())
+        return self.output_shape
+
+    def _build(self, input_shape, rng):
+        return input_shape
+
+    def bind(self, params, grads):
+        """Point ``params``/``grads`` at other arrays (views into a network's flat vectors), keeping values."""
+        for new, old in zip(params, self.params):
+            new[...] = old
+        self.params, self.grads = list(params), list(grads)
+        self._bound()
+
+    def _bound(self):
+        """Re-read named attributes (``W``, ``b``, ...) after ``params``/``grads`` were rebound."""
+
+    def _input(self, x):
+        """``x`` as a C-contiguous array of the layer's dtype with the built feature shape."""
+        if self.dtype is None:
+            raise RuntimeError(f"{type(self).__name__} is not built: call build(input_shape, dtype, rng) first.")
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        if x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"{type(self).__name__} expects input of shape (N, {', '.join(map(str, self.input_shape))}), "
+                f"got {x.shape}."
+            )
+        return x
+
+    def _out(self, name, n, shape, training):
+        """A work array of shape ``(n, *shape)``: fresh for inference, a reused buffer while training."""
+        if not training:
+            return np.empty((n, *shape), self.dtype)
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape[0] < n or buf.shape[1:] != tuple(shape):
+            buf = np.empty((n, *shape), self.dtype)
+            self._buffers[name] = buf
+        return buf[:n]
+
+    def _cached(self, name):
+        value = getattr(self, name, None)
+        if value is None:
+            raise RuntimeError(f"{type(self).__name__}.backward needs a forward(x, training=True) first.")
+        return value
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Dense(Layer):
+    """Affine layer ``y = x @ W + b``; ``x (N, n_in)``, ``W (n_in, n_out)``, ``b (n_out,)``.
+
+    Initialisation ``init``: ``"glorot"`` draws W and b from U(-r, r) with r = sqrt(6 / (n_in + n_out))
+    (Glorot & Bengio, as scikit-learn's MLP does), ``"glorot_logistic"`` uses r = sqrt(2 / (n_in + n_out))
+    (scikit-learn's choice for logistic units), ``"he"`` r = sqrt(6 / n_in) with zero bias (He et al., for
+    ReLU stacks). ``decay`` is the L2 coefficient added to dW (``dW += decay * W``); ``Sequential`` sets it.
+    """
+
+    _INITS = ("glorot", "glorot_logistic", "he")
+
+    def __init__(self, n_out, init="glorot"):
+        super().__init__()
+        if not isinstance(n_out, (int, np.integer)) or isinstance(n_out, bool) or n_out < 1:
+            raise ValueError(f"Dense: n_out must be a positive integer, got {n_out!r}.")
+        if init not in self._INITS:
+            raise ValueError(f"Dense: init must be one of {self._INITS}, got {init!r}.")
+        self.n_out, self.init, self.decay = int(n_out), init, 0.0
+
+    def _build(self, input_shape, rng):
+        if len(input_shape) != 1:
+            raise ValueError(f"Dense expects 1-D features per sample, got shape {input_shape}; add Flatten().")
+        n_in = input_shape[0]
+        if self.init == "he":
+            bound, bias_bound = np.sqrt(6.0 / n_in), 0.0
+        else:
+            factor = 2.0 if self.init == "glorot_logistic" else 6.0
+            bound = bias_bound = np.sqrt(factor / (n_in + self.n_out))
+        W = rng.uniform(-bound, bound, (n_in, self.n_out)).astype(self.dtype)
+        b = rng.uniform(-bias_bound, bias_bound, self.n_out).astype(self.dtype)
+        self.params, self.grads, self.penalized = [W, b], [np.zeros_like(W), np.zeros_like(b)], [True, False]
+        self._bound()
+        return (self.n_out,)
+
+    def _bound(self):
+        self.W, self.b = self.params
+        self.dW, self.db = self.grads
+
+    def forward(self, x, training=False):
+        x = self._input(x)
+        out = self._out("out", x.shape[0], (self.n_out,), training)
+        _dense.dense_forward(x, self.W, self.b, out)
+        if training:
+            self._x = x
+        return out
+
+    def backward(self, dout):
+        x = self._cached("_x")
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        if self.input_grad:
+            dx = self._out("dx", x.shape[0], self.input_shape, True)
+        else:
+            dx = np.empty((0, 0), self.dtype)
+        _dense.dense_backward(x, self.W, dout, self.decay, self.dW, self.db, dx)
+        return dx if self.input_grad else None
+
+    def __repr__(self):
+        return f"Dense({self.n_out})"
+
+
+class _Activation(Layer):
+    """Element-wise activation over any shape; the kernels see flat views."""
+
+    code = _act.IDENTITY
+    slope = 0.0
+
+    def forward(self, x, training=False):
+        x = self._input(x)
+        out = self._out("out", x.shape[0], self.input_shape, training)
+        _act.activation_forward(x.reshape(-1), self.code, self.slope, out.reshape(-1))
+        if training:
+            self._y = out
+        return out
+
+    def backward(self, dout):
+        y = self._cached("_y")
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        dx = self._out("dx", y.shape[0], self.input_shape, True)
+        _act.activation_backward(y.reshape(-1), dout.reshape(-1), self.code, self.slope, dx.reshape(-1))
+        return dx
+
+
+class Identity(_Activation):
+    """``f(z) = z``."""
+
+    code = _act.IDENTITY
+
+
+class ReLU(_Activation):
+    """``f(z) = max(z, 0)``."""
+
+    code = _act.RELU
+
+
+class LeakyReLU(_Activation):
+    """``f(z) = z`` for z > 0, ``negative_slope * z`` otherwise (``negative_slope >= 0``)."""
+
+    code = _act.LEAKY_RELU
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        if not np.isfinite(negative_slope) or negative_slope < 0:
+            raise ValueError(f"LeakyReLU: negative_slope must be a finite number >= 0, got {negative_slope!r}.")
+        self.slope = float(negative_slope)
+
+    def __repr__(self):
+        return f"LeakyReLU(negative_slope={self.slope})"
+
+
+class Sigmoid(_Activation):
+    """``f(z) = 1 / (1 + exp(-z))``, overflow-free for any finite z."""
+
+    code = _act.LOGISTIC
+
+
+class Tanh(_Activation):
+    """``f(z) = tanh(z)``."""
+
+    code = _act.TANH
+
+
+ACTIVATIONS = {"identity": Identity, "relu": ReLU, "leaky_relu": LeakyReLU, "logistic": Sigmoid, "tanh": Tanh}
+
+
+class Dropout(Layer):
+    """Inverted dropout: while training, zero each unit with probability ``rate`` and scale the rest by
+    ``1 / (1 - rate)``; at inference, the identity. Masks come from a seed drawn from the build ``rng``, so a
+    seeded network drops the same units on every run."""
+
+    def __init__(self, rate):
+        super().__init__()
+        if not (0.0 <= rate < 1.0):
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}.")
+        self.rate = float(rate)
+
+    def _build(self, input_shape, rng):
+        self._rng = np.random.default_rng(rng.integers(2**63))
+        return input_shape
+
+    def forward(self, x, training=False):
+        x = self._input(x)
+        if not training or self.rate == 0.0:
+            self._mask = None
+            return x
+        out = self._out("out", x.shape[0], self.input_shape, True)
+        mask = self._out("mask", x.shape[0], self.input_shape, True)
+        seed = int(self._rng.integers(2**63))
+        _dropout.dropout_forward(x.reshape(-1), seed, self.rate, mask.reshape(-1), out.reshape(-1))
+        self._mask = mask
+        return out
+
+    def backward(self, dout):
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        if self._mask is None:
+            return dout
+        dx = self._out("dx", dout.shape[0], self.input_shape, True)
+        _dropout.dropout_backward(dout.reshape(-1), self._mask.reshape(-1), dx.reshape(-1))
+        return dx
+
+    def __repr__(self):
+        return f"Dropout({self.rate})"
+
+
+class Flatten(Layer):
+    """``(N, d1, d2, ...) -> (N, d1 * d2 * ...)``; a view, no copy for C-contiguous input."""
+
+    def _build(self, input_shape, rng):
+        return (int(np.prod(input_shape)),)
+
+    def forward(self, x, training=False):
+        x = self._input(x)
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        return dout.reshape(dout.shape[0], *self.input_shape)

@@ -1,0 +1,140 @@
+"""Losses: ``forward(logits, y, sample_weight=None) -> float`` and ``backward() -> dlogits``.
+
+Every loss takes the network's raw output (logits / linear predictor) and fuses the output link with the
+loss, so the gradient is the simple ``p - y`` form and no log of a probability is ever taken. Losses are
+weighted means over samples, summed over outputs: ``L = sum_i w_i l_i / sum_i w_i``. ``output(logits)`` maps
+logits to predictions (probabilities, means); ``link`` names that map.
+"""
+import numpy as np
+
+from .kernels import activations as _act
+from .kernels import losses as _losses
+from .kernels import softmax as _softmax
+
+
+class Loss:
+    link = "identity"
+
+    def __init__(self):
+        self._dz = None
+
+    def forward(self, logits, y, sample_weight=None):
+        z = np.ascontiguousarray(logits)
+        if z.dtype not in (np.float32, np.float64):
+            z = z.astype(np.float64)
+        if z.ndim != 2:
+            raise ValueError(f"{type(self).__name__} expects logits of shape (N, K), got {z.shape}.")
+        w = _weights(sample_weight, z)
+        dz = self._buffer(z)
+        loss = self._kernel(z, self._target(y, z), w, dz)
+        self._dz = dz
+        return float(loss)
+
+    def backward(self):
+        if self._dz is None:
+            raise RuntimeError(f"{type(self).__name__}.backward needs forward(logits, y) first.")
+        return self._dz
+
+    def output(self, logits):
+        return np.asarray(logits)
+
+    def _buffer(self, z):
+        buf = getattr(self, "_dz_buf", None)
+        if buf is None or buf.dtype != z.dtype or buf.shape[0] < z.shape[0] or buf.shape[1] != z.shape[1]:
+            buf = self._dz_buf = np.empty_like(z)
+        return buf[: z.shape[0]]
+
+    def _target(self, y, z):
+        """Targets as a C-contiguous ``(N, K)`` array of the logits' dtype."""
+        Y = np.ascontiguousarray(y, dtype=z.dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if Y.shape != z.shape:
+            raise ValueError(f"{type(self).__name__}: targets of shape {np.shape(y)} do not match logits {z.shape}.")
+        return Y
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+def _weights(sample_weight, z):
+    if sample_weight is None:
+        return np.empty(0, z.dtype)
+    w = np.ascontiguousarray(sample_weight, dtype=z.dtype).reshape(-1)
+    if w.shape[0] != z.shape[0]:
+        raise ValueError(f"sample_weight has {w.shape[0]} entries for {z.shape[0]} samples.")
+    return w
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax + categorical cross-entropy: ``l_i = lse(z_i) - sum_k y_ik z_ik``; ``dz = (p - y) w / sum(w)``.
+
+    ``y`` is either integer class labels ``(N,)`` in ``[0, K)`` or a target matrix ``(N, K)`` (one-hot or
+    probabilities).
+    """
+
+    link = "softmax"
+
+    def forward(self, logits, y, sample_weight=None):
+        y = np.asarray(y)
+        if y.ndim == 1 and y.dtype.kind in "iub":
+            z = np.ascontiguousarray(logits)
+            if z.dtype not in (np.float32, np.float64):
+                z = z.astype(np.float64)
+            labels = np.ascontiguousarray(y, dtype=np.intp)
+            if labels.shape[0] != z.shape[0]:
+                raise ValueError(f"SoftmaxCrossEntropy: {labels.shape[0]} labels for {z.shape[0]} rows of logits.")
+            if labels.size and (labels.min() < 0 or labels.max() >= z.shape[1]):
+                raise ValueError(f"SoftmaxCrossEntropy: labels must lie in [0, {z.shape[1]}).")
+            dz = self._buffer(z)
+            loss = _softmax.softmax_cross_entropy_labels(z, labels, _weights(sample_weight, z), dz)
+            self._dz = dz
+            return float(loss)
+        return super().forward(logits, y, sample_weight)
+
+    _kernel = staticmethod(_softmax.softmax_cross_entropy)
+
+    def output(self, logits):
+        z = np.ascontiguousarray(logits)
+        p = np.empty_like(z)
+        _softmax.softmax(z, p)
+        return p
+
+
+class SigmoidCrossEntropy(Loss):
+    """Per-output sigmoid + binary cross-entropy (binary and multi-label), summed over outputs:
+    ``l_ik = max(z, 0) - z y + log1p(exp(-|z|))``; ``dz = (sigmoid(z) - y) w / sum(w)``."""
+
+    link = "logistic"
+    _kernel = staticmethod(_softmax.sigmoid_cross_entropy)
+
+    def output(self, logits):
+        z = np.ascontiguousarray(logits)
+        p = np.empty_like(z)
+        _act.activation_forward(z.reshape(-1), _act.LOGISTIC, 0.0, p.reshape(-1))
+        return p
+
+
+class SquaredError(Loss):
+    """``l_i = 0.5 * sum_k (z_ik - y_ik)^2``; ``dz = (z - y) w / sum(w)``."""
+
+    _kernel = staticmethod(_losses.squared_error)
+
+
+class PoissonLoss(Loss):
+    """Poisson deviance with log link from ``z = log(mu)``: ``l = exp(z) - y z + y log(y) - y``;
+    ``dz = (exp(z) - y) w / sum(w)``. ``output`` returns ``exp(z)``."""
+
+    link = "exp"
+    _kernel = staticmethod(_losses.poisson)
+
+    def output(self, logits):
+        return np.exp(np.asarray(logits))
+
+
+LOSSES = {
+    "log_loss": SoftmaxCrossEntropy,
+    "binary_log_loss": SigmoidCrossEntropy,
+    "squared_error": SquaredError,
+    "poisson": PoissonLoss,
+}
