@@ -2,6 +2,7 @@
 from . import datasets, gradcheck, kernels, layers, losses, network, optimizers
 from .layers import Dense, Dropout, Flatten, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from .losses import PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
+from .estimators import MLPClassifier, MLPRegressor
 from .network import Sequential
 from .optimizers import SGD, Adagrad, Adam, AdamW, RMSProp
 

@@ -1,0 +1,523 @@
+"""Training machinery shared by fastnn's scikit-learn estimators (MLPs now, CNNs later).
+
+``BaseNeuralNetwork`` owns everything between validated arrays and a trained ``Sequential``: the solver loop
+(mini-batch solvers and L-BFGS), batching into preallocated buffers, learning-rate schedules, the
+``n_iter_no_change``/``tol`` logic, early stopping with best-weights restore, snapshot/restore around a fit,
+and pickling (arrays and hyperparameters only). Subclasses supply the model through hooks:
+
+- ``_make_layers(n_features, n_outputs) -> list[Layer]``: the layer stack, last layer emitting logits;
+- ``_input_shape(n_features) -> tuple``: per-sample input shape (``(n_features,)`` for an MLP; ``(C, H, W)``
+  for a CNN, whose flat rows are reshaped to ``(N, *shape)`` as views);
+- ``_init_params(net, rs)``: (re)draw initial weights from the ``RandomState`` ``rs``;
+- ``_encode_targets(y, ...)`` and friends: the classifier / regressor heads in ``fastnn.estimators``.
+
+Objective and scaling (identical to scikit-learn's MLP): for a mini-batch ``B`` with sample weights ``w``
+(ones when absent), ``L_B = sum_{i in B} w_i l_i / sum_B w + 0.5 * alpha * sum ||W||^2 / sum_B w``, i.e.
+``Sequential.l2 = alpha / sum_B w`` per batch; L-BFGS minimises the same over the whole training set. The
+reported epoch loss is ``sum_B |B| L_B / n`` (``loss_curve_``), with the squared error's data term averaged
+over outputs as scikit-learn reports it.
+"""
+import copy
+import numbers
+import warnings
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .losses import LOSSES
+from .network import Sequential
+from .optimizers import OPTIMIZERS
+
+#: Solvers stepping over mini-batches (``partial_fit`` is available for these).
+STOCHASTIC_SOLVERS = ("sgd", "adam", "adagrad", "rmsprop", "adamw")
+SOLVERS = ("lbfgs",) + STOCHASTIC_SOLVERS
+
+#: Output link -> loss registry key.
+OUTPUT_LOSSES = {"softmax": "log_loss", "logistic": "binary_log_loss", "identity": "squared_error", "exp": "poisson"}
+
+#: Rows densified at a time when X is sparse (L-BFGS and prediction).
+SPARSE_CHUNK = 2048
+
+
+class _NonFiniteError(ArithmeticError):
+    """Raised inside the solver loop when the loss or the weights stop being finite."""
+
+
+def _dtype(value):
+    return np.dtype(value).type
+
+
+class BaseNeuralNetwork(BaseEstimator):
+    """Base for fastnn's estimators; see the module docstring for the hooks subclasses implement."""
+
+    _parameter_constraints: dict = {
+        "solver": [StrOptions(set(SOLVERS))],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
+        "power_t": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_1": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_2": [Interval(numbers.Real, 0, 1, closed="left")],
+        "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left"), Options(numbers.Real, {np.inf})],
+        "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
+    # ------------------------------------------------------------------ hooks (overridden by subclasses)
+    def _make_layers(self, n_features, n_outputs):
+        raise NotImplementedError
+
+    def _input_shape(self, n_features):
+        return (n_features,)
+
+    def _init_params(self, net, rs):
+        """Default: keep the initialisation the layers drew in ``build``."""
+
+    def _reported_loss_scale(self):
+        """Factor applied to the data term of the reported loss (scikit-learn averages squared error over
+        outputs while its gradient sums them)."""
+        return 1.0
+
+    # ------------------------------------------------------------------ pickling and snapshots
+    def __getstate__(self):
+        state = super().__getstate__()
+        state = dict(state)
+        state.pop("_net", None)
+        opt = state.pop("_optimizer", None)
+        if opt is not None:
+            state["_optimizer_state"] = {"t": opt.t, "lr": opt.lr, "state": opt.state}
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        opt_state = state.pop("_optimizer_state", None)
+        super().__setstate__(state)
+        if opt_state is not None:
+            opt = self._make_optimizer(opt_state["lr"])
+            opt.t, opt.state = opt_state["t"], opt_state["state"]
+            self._optimizer = opt
+
+    def _snapshot(self):
+        """Deep copy of every fitted / private attribute (the network itself is rebuilt from ``coefs_``)."""
+        params = set(self.get_params(deep=False))
+        return {k: copy.deepcopy(v) for k, v in vars(self).items() if k not in params and k != "_net"}
+
+    def _restore(self, snapshot):
+        params = set(self.get_params(deep=False))
+        for key in [k for k in vars(self) if k not in params]:
+            delattr(self, key)
+        for key, value in snapshot.items():
+            setattr(self, key, value)
+
+    # ------------------------------------------------------------------ network plumbing
+    @property
+    def _np_dtype(self):
+        return _dtype(self.dtype)
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if any(int(s) <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(s) for s in sizes]
+
+    def _build_network(self, n_features, n_outputs, seed):
+        loss = LOSSES[OUTPUT_LOSSES[self.out_activation_]]()
+        net = Sequential(self._make_layers(n_features, n_outputs), loss)
+        net.build(self._input_shape(n_features), self._np_dtype, np.random.default_rng(seed))
+        return net
+
+    def _expose_params(self, net):
+        """Make ``coefs_``/``intercepts_`` views into the network's flat parameter vector."""
+        layers = [layer for layer in net.layers if layer.params]
+        self.coefs_ = [layer.params[0] for layer in layers]
+        self.intercepts_ = [layer.params[1] for layer in layers]
+
+    def _network(self):
+        """The ``Sequential`` behind ``coefs_``/``intercepts_``, rebuilt (and rebound) when they were replaced
+        (after unpickling, a restore, or a user assigning new arrays)."""
+        net = getattr(self, "_net", None)
+        if net is not None:
+            layers = [layer for layer in net.layers if layer.params]
+            if (
+                net.dtype == np.dtype(self._np_dtype)
+                and len(layers) == len(self.coefs_) == len(self.intercepts_)
+                and all(l.params[0] is c and l.params[1] is b for l, c, b in zip(layers, self.coefs_, self.intercepts_))
+            ):
+                return net
+        net = self._build_network(self.n_features_in_, self.n_outputs_, getattr(self, "_seed", 0))
+        layers = [layer for layer in net.layers if layer.params]
+        if len(layers) != len(self.coefs_) or any(
+            l.params[0].shape != np.shape(c) or l.params[1].shape != np.shape(b)
+            for l, c, b in zip(layers, self.coefs_, self.intercepts_)
+        ):
+            raise ValueError(
+                "coefs_/intercepts_ do not match the architecture given by the current hyperparameters "
+                f"({[np.shape(c) for c in self.coefs_]}); refit the model or restore the hyperparameters."
+            )
+        for layer, c, b in zip(layers, self.coefs_, self.intercepts_):
+            layer.params[0][...] = c
+            layer.params[1][...] = b
+        self._net = net
+        self._expose_params(net)
+        return net
+
+    def _make_optimizer(self, lr):
+        solver = self.solver
+        if solver == "sgd":
+            nesterov = bool(self.nesterovs_momentum and self.momentum > 0)
+            return OPTIMIZERS["sgd"](lr, momentum=self.momentum, nesterov=nesterov)
+        if solver == "adam":
+            return OPTIMIZERS["adam"](lr, self.beta_1, self.beta_2, self.epsilon)
+        if solver == "adamw":
+            return OPTIMIZERS["adamw"](lr, self.beta_1, self.beta_2, self.epsilon, self.weight_decay)
+        if solver == "adagrad":
+            return OPTIMIZERS["adagrad"](lr, eps=self.epsilon)
+        if solver == "rmsprop":
+            return OPTIMIZERS["rmsprop"](lr, rho=0.9, eps=self.epsilon)
+        raise ValueError(f"solver {solver!r} has no mini-batch optimizer.")
+
+    def _set_learning_rate(self, lr):
+        """Change the optimizer's step size; SGD's momentum buffer is rescaled so that the update equals
+        scikit-learn's velocity form ``v = momentum v - lr g`` (``v = -lr * buf``) across the change."""
+        opt = self._optimizer
+        old = float(opt.lr)
+        if lr != old and self.solver == "sgd" and opt.state:
+            for s in opt.state:
+                for buf in s:
+                    buf *= buf.dtype.type(old / lr)
+        opt.lr = float(lr)
+
+    # ------------------------------------------------------------------ forward for prediction
+    def _check_input(self, X):
+        return validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=self._np_dtype, order="C", reset=False
+        )
+
+    def _logits(self, X, net=None):
+        """Network output for validated ``X``; sparse input is densified ``SPARSE_CHUNK`` rows at a time.
+        Inference allocates its outputs and caches nothing, so concurrent calls are safe."""
+        net = net if net is not None else self._network()
+        shape = self._input_shape(X.shape[1])
+        if not sp.issparse(X):
+            return net.forward(X.reshape(X.shape[0], *shape), training=False)
+        X = X.tocsr()
+        out = np.empty((X.shape[0], self.n_outputs_), self._np_dtype)
+        for start in range(0, X.shape[0], SPARSE_CHUNK):
+            rows = X[start : start + SPARSE_CHUNK].toarray()
+            out[start : start + rows.shape[0]] = net.forward(rows.reshape(rows.shape[0], *shape), training=False)
+        return out
+
+    # ------------------------------------------------------------------ fit entry point
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        snapshot = self._snapshot()
+        try:
+            self._fit_impl(X, y, sample_weight, incremental, classes)
+        except _NonFiniteError as exc:
+            self._restore(snapshot)
+            action = "partial_fit" if incremental else "fit"
+            raise ValueError(
+                f"{type(self).__name__}.{action} stopped: {exc}. The input data may contain large values or the "
+                "step size is too large: scale the inputs (e.g. StandardScaler) or lower learning_rate_init. "
+                "The estimator was left exactly as it was before this call."
+            ) from None
+        except BaseException:
+            self._restore(snapshot)
+            raise
+        return self
+
+    def _fit_impl(self, X, y, sample_weight, incremental, classes):
+        self._hidden_sizes_check()
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y, sample_weight, stratify = self._validate_fit_data(X, y, sample_weight, incremental, first_pass, classes)
+        n_samples, n_features = X.shape
+        rs = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(Y, n_features, rs)
+        net = self._network()
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(net, X, Y, sample_weight)
+        else:
+            self._fit_stochastic(net, X, Y, sample_weight, stratify, rs, incremental)
+        if not np.isfinite(net.flat_params).all():
+            raise _NonFiniteError("the solver produced non-finite parameter weights")
+
+    def _hidden_sizes_check(self):
+        if hasattr(self, "hidden_layer_sizes"):
+            self._hidden_sizes()
+
+    def _initialize(self, Y, n_features, rs):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1] if Y.ndim == 2 else self._n_logits()
+        self.out_activation_ = self._output_activation()
+        n_layers = None
+        self._seed = int(rs.randint(np.iinfo(np.int32).max)) if getattr(self, "dropout", 0) else 0
+        self._net = net = self._build_network(n_features, self.n_outputs_, self._seed)
+        self._init_params(net, rs)
+        self._expose_params(net)
+        n_layers = len(self.coefs_) + 1
+        self.n_layers_ = n_layers
+        self._best_params = net.get_state()
+        self._optimizer = None
+        for attr in ("loss_curve_", "validation_scores_", "best_validation_score_", "best_loss_",
+                     "validation_loss_curve_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        if self.solver in STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.validation_loss_curve_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    # ------------------------------------------------------------------ L-BFGS
+    def _fit_lbfgs(self, net, X, Y, sample_weight):
+        n = X.shape[0]
+        total_w = float(n if sample_weight is None else np.sum(sample_weight, dtype=np.float64))
+        flat = net.flat_params
+        chunk = SPARSE_CHUNK if sp.issparse(X) else n
+        alpha = float(self.alpha)
+        shape = self._input_shape(X.shape[1])
+
+        def objective(x):
+            flat[...] = x
+            grad64 = np.zeros(flat.shape, np.float64)  # fresh: scipy keeps the returned gradient
+            loss = 0.0
+            for start in range(0, n, chunk):
+                stop = min(start + chunk, n)
+                xb = X[start:stop]
+                xb = xb.toarray() if sp.issparse(xb) else xb
+                wb = None if sample_weight is None else sample_weight[start:stop]
+                w_c = float(stop - start if wb is None else np.sum(wb, dtype=np.float64))
+                if w_c <= 0:
+                    continue
+                # The penalty rides on the first chunk: (w_c / W) * alpha / w_c == alpha / W.
+                net.l2 = alpha / w_c if start == 0 else 0.0
+                part = net.loss_and_grad(xb.reshape(stop - start, *shape), Y[start:stop], wb)
+                frac = w_c / total_w
+                loss += frac * part
+                grad64 += frac * net.flat_grads
+            return loss, grad64
+
+        opt_res = scipy.optimize.minimize(
+            objective,
+            flat.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={
+                "maxfun": self.max_fun,
+                "maxiter": self.max_iter,
+                "gtol": self.tol,
+                **_get_additional_lbfgs_options_dict("iprint", 1 if self.verbose else -1),
+            },
+        )
+        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        if not np.isfinite(opt_res.fun):
+            raise _NonFiniteError("the L-BFGS objective became non-finite")
+        flat[...] = opt_res.x
+        net.l2 = alpha / total_w
+        penalty = net.penalty()
+        self.loss_ = float((opt_res.fun - penalty) * self._reported_loss_scale() + penalty)
+
+    # ------------------------------------------------------------------ mini-batch solvers
+    def _fit_stochastic(self, net, X, Y, sample_weight, stratify, rs, incremental):
+        if not incremental or getattr(self, "_optimizer", None) is None:
+            self._optimizer = self._make_optimizer(float(self.learning_rate_init))
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            train_idx, val_idx = self._validation_split(X.shape[0], stratify, rs)
+            X_val, Y_val = X[val_idx], Y[val_idx]
+            sw_val = None if sample_weight is None else sample_weight[val_idx]
+            X, Y = X[train_idx], Y[train_idx]
+            sample_weight = None if sample_weight is None else sample_weight[train_idx]
+            val_loss = LOSSES[OUTPUT_LOSSES[self.out_activation_]]()
+        n_samples = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        dtype = self._np_dtype
+        buffers = (
+            np.empty((batch_size, X.shape[1]), dtype),
+            np.empty((batch_size,) + Y.shape[1:], Y.dtype),
+            None if sample_weight is None else np.empty(batch_size, dtype),
+        )
+        order = np.arange(n_samples)
+        self.n_iter_ = 0
+        for _ in range(self.max_iter):
+            if self.shuffle:
+                # scikit-learn's ``shuffle(sample_idx, random_state=rs)``: the same draws, the same order.
+                perm = np.arange(n_samples)
+                rs.shuffle(perm)
+                order = order[perm]
+            accumulated = self._run_epoch(net, X, Y, sample_weight, order, batch_size, buffers)
+            self.n_iter_ += 1
+            self.loss_ = accumulated / n_samples
+            if not np.isfinite(self.loss_):
+                raise _NonFiniteError(f"the training loss became non-finite at iteration {self.n_iter_}")
+            self.t_ += n_samples
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+            if early_stopping:
+                self._update_validation(net, X_val, Y_val, sw_val, val_loss)
+            else:
+                self._update_training_loss()
+            if self.solver == "sgd" and self.learning_rate == "invscaling":
+                self._set_learning_rate(float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t)
+            if self._no_improvement_count > self.n_iter_no_change:
+                if early_stopping:
+                    msg = "Validation score did not improve more than tol=%f for %d consecutive epochs." % (
+                        self.tol, self.n_iter_no_change)
+                else:
+                    msg = "Training loss did not improve more than tol=%f for %d consecutive epochs." % (
+                        self.tol, self.n_iter_no_change)
+                if self._trigger_stopping(msg):
+                    break
+                self._no_improvement_count = 0
+            if incremental:
+                break
+            if self.n_iter_ == self.max_iter:
+                warnings.warn(
+                    "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization hasn't converged yet."
+                    % self.max_iter,
+                    ConvergenceWarning,
+                )
+        if early_stopping:
+            net.set_state(self._best_params)
+
+    def _run_epoch(self, net, X, Y, sample_weight, order, batch_size, buffers):
+        """One pass over the training set in the given sample ``order``; returns ``sum_B |B| L_B``.
+
+        Batches are gathered into the preallocated ``buffers`` (sparse rows are densified per batch); the only
+        per-batch work besides the network call is the gather and the ``l2 = alpha / sum_B w`` scaling. This
+        method is the unit a fused whole-epoch kernel can replace.
+        """
+        xbuf, ybuf, wbuf = buffers
+        opt = self._optimizer
+        params, grads = [net.flat_params], [net.flat_grads]
+        alpha = float(self.alpha)
+        scale = self._reported_loss_scale()
+        sparse = sp.issparse(X)
+        shape = self._input_shape(X.shape[1])
+        n = X.shape[0]
+        total = 0.0
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            m = stop - start
+            idx = order[start:stop]
+            xb = xbuf[:m]
+            if sparse:
+                xb[...] = X[idx].toarray()
+            else:
+                np.take(X, idx, axis=0, out=xb, mode="clip")
+            yb = ybuf[:m]
+            np.take(Y, idx, axis=0, out=yb, mode="clip")
+            if wbuf is None:
+                wb = None
+                net.l2 = alpha / m
+            else:
+                wb = wbuf[:m]
+                np.take(sample_weight, idx, out=wb, mode="clip")
+                net.l2 = alpha / float(wb.sum(dtype=np.float64))
+            loss = net.loss_and_grad(xb.reshape(m, *shape), yb, wb)
+            if scale != 1.0:
+                penalty = net.penalty()
+                loss = (loss - penalty) * scale + penalty
+            opt.step(params, grads)
+            total += loss * m
+        return total
+
+    def _validation_split(self, n, stratify, rs):
+        idx = np.arange(n)
+        if stratify is not None:
+            _, counts = np.unique(stratify, return_counts=True)
+            n_val = int(np.ceil(self.validation_fraction * n))
+            if counts.min() < 2 or n_val < counts.size or n - n_val < counts.size:
+                stratify = None  # a class too small to appear on both sides: fall back to a plain split
+        train_idx, val_idx = train_test_split(
+            idx, random_state=rs, test_size=self.validation_fraction, stratify=stratify
+        )
+        if val_idx.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
+            )
+        return train_idx, val_idx
+
+    def _update_validation(self, net, X_val, Y_val, sw_val, val_loss):
+        logits = self._logits(X_val, net)
+        with np.errstate(all="ignore"):
+            finite = np.isfinite(logits).all()
+            score = self._validation_score(logits, Y_val, sw_val) if finite else np.nan
+            vloss = val_loss.forward(logits, Y_val, sw_val) if finite else np.nan
+        scale = self._reported_loss_scale()
+        self.validation_loss_curve_.append(float(vloss) * scale)
+        self.validation_scores_.append(score)
+        if self.verbose:
+            print("Validation score: %f" % score)
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            self._best_params[...] = net.flat_params
+
+    def _update_training_loss(self):
+        if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if self.loss_curve_[-1] < self.best_loss_:
+            self.best_loss_ = self.loss_curve_[-1]
+
+    def _trigger_stopping(self, msg):
+        if self.solver != "sgd" or self.learning_rate != "adaptive":
+            if self.verbose:
+                print(msg + " Stopping.")
+            return True
+        lr = float(self._optimizer.lr)
+        if lr <= 1e-6:
+            if self.verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self._set_learning_rate(lr / 5.0)
+        if self.verbose:
+            print(msg + " Setting learning rate to %f" % self._optimizer.lr)
+        return False
+
+    def _check_fitted(self):
+        check_is_fitted(self, "coefs_")

@@ -1,0 +1,408 @@
+"""scikit-learn estimators: ``MLPClassifier`` and ``MLPRegressor`` (drop-in for ``sklearn.neural_network``).
+
+Same parameters, defaults, fitted attributes and semantics as scikit-learn 1.9's MLPs (see the parity notes in
+each class), computed in ``float32`` by default, with extras: ``activation='leaky_relu'``, solvers
+``adagrad``/``rmsprop``/``adamw``, ``dropout``, ``class_weight``, ``validation_loss_curve_``, failure-safe
+``fit``/``partial_fit`` and array-only pickles. The training machinery lives in ``fastnn._training``; the
+classifier and regressor heads here are reusable by other architectures (override ``_make_layers``).
+"""
+import numpy as np
+import scipy.special
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import column_or_1d
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets, type_of_target
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+import numbers
+
+from ._training import STOCHASTIC_SOLVERS, BaseNeuralNetwork
+from .layers import ACTIVATIONS, Dense, Dropout
+
+
+def _stochastic(est):
+    if est.solver not in STOCHASTIC_SOLVERS:
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. {est.solver} is not stochastic.")
+    return True
+
+
+class _MLPLayers:
+    """The MLP architecture: ``[Dense(h), activation, (Dropout)] * n_hidden + [Dense(n_outputs)]``, initialised
+    as scikit-learn does (Glorot uniform on weights *and* biases, ``r = sqrt(f / (fan_in + fan_out))`` with
+    ``f = 2`` for logistic units and 6 otherwise, drawn layer by layer from the same ``RandomState`` stream, so
+    a given ``random_state`` yields scikit-learn's exact initial weights)."""
+
+    _arch_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    }
+
+    def _make_layers(self, n_features, n_outputs):
+        init = "glorot_logistic" if self.activation == "logistic" else "glorot"
+        layers = []
+        for size in self._hidden_sizes():
+            layers += [Dense(size, init=init), ACTIVATIONS[self.activation]()]
+            if self.dropout:
+                layers.append(Dropout(self.dropout))
+        layers.append(Dense(n_outputs, init=init))
+        return layers
+
+    def _init_params(self, net, rs):
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for layer in net.layers:
+            if isinstance(layer, Dense):
+                W, b = layer.params
+                bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
+                W[...] = rs.uniform(-bound, bound, W.shape)
+                b[...] = rs.uniform(-bound, bound, b.shape)
+
+
+# ---------------------------------------------------------------------------------------------- classifier head
+class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
+    """Classification on top of ``BaseNeuralNetwork``: labels via ``LabelBinarizer`` (multiclass -> softmax over
+    ``n_classes`` outputs; binary -> one logistic output; multi-label indicator -> one logistic output per
+    label), ``class_weight``, ``predict``/``predict_proba``/``predict_log_proba``, ``partial_fit(classes=)``."""
+
+    _head_constraints = {"class_weight": [dict, StrOptions({"balanced"}), None]}
+
+    def _validate_fit_data(self, X, y, sample_weight, incremental, first_pass, classes):
+        dtype = self._np_dtype
+        if incremental and _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y if type_of_target(y).startswith("multilabel") else classes)
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=dtype, order="C", reset=first_pass
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            found = unique_labels(y)
+            if self.warm_start:
+                if set(found) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in the previous call to "
+                        f"fit. Previously got {self.classes_}, `y` has {found}"
+                    )
+            elif len(np.setdiff1d(found, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {found}.")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+        if self.class_weight is not None:
+            if incremental and self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight 'balanced' is not supported for partial_fit: the class frequencies of the whole "
+                    "data set are unknown. Pass a dict of class weights instead."
+                )
+            cw = compute_sample_weight(self.class_weight, y).astype(dtype)
+            sample_weight = cw if sample_weight is None else sample_weight * cw
+        Yb = self._label_binarizer.transform(y)
+        if self._label_binarizer.y_type_ == "multiclass":
+            Y = np.ascontiguousarray(np.argmax(Yb, axis=1), dtype=np.intp)
+            stratify = Y
+        else:
+            Y = np.ascontiguousarray(Yb, dtype=dtype)
+            stratify = Y[:, 0] if Y.shape[1] == 1 else None
+        return X, Y, sample_weight, stratify
+
+    def _output_activation(self):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _n_logits(self):
+        return len(self.classes_)
+
+    def _validation_score(self, logits, Y, sample_weight):
+        """Accuracy (subset accuracy for multi-label) of the logits against encoded targets."""
+        if Y.ndim == 1:
+            correct = np.argmax(logits, axis=1) == Y
+        else:
+            correct = np.all((logits > 0) == (Y > 0.5), axis=1)
+        return float(np.average(correct, weights=sample_weight))
+
+    def _proba(self, X):
+        z = self._logits(self._check_input(X)).astype(np.float64)
+        if self.out_activation_ == "softmax":
+            return scipy.special.softmax(z, axis=1)
+        return scipy.special.expit(z)
+
+    def predict(self, X):
+        """Predicted classes: ``(n_samples,)``, or the indicator matrix ``(n_samples, n_labels)`` for
+        multi-label targets."""
+        self._check_fitted()
+        p = self._proba(X)
+        if self.n_outputs_ == 1:
+            p = p.ravel()
+        return self._label_binarizer.inverse_transform(p)
+
+    def predict_proba(self, X):
+        """Class probabilities ``(n_samples, n_classes)`` in float64, ordered as ``classes_`` (binary: the
+        columns ``[1 - p, p]``; multi-label: independent per-label probabilities, rows need not sum to 1)."""
+        self._check_fitted()
+        p = self._proba(X)
+        if self.n_outputs_ == 1:
+            p = p.ravel()
+            return np.vstack([1 - p, p]).T
+        return p
+
+    def predict_log_proba(self, X):
+        """``log(predict_proba(X))``."""
+        p = self.predict_proba(X)
+        return np.log(p, out=p)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit to ``X (n_samples, n_features)`` (dense or CSR/CSC) and labels ``y`` (``(n_samples,)`` or a
+        multi-label indicator matrix), optionally with ``sample_weight (n_samples,)``."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``(X, y)``, keeping the optimizer state; ``classes`` (all labels) is required on the
+        first call and a batch may contain any subset of them."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
+        return tags
+
+
+# ---------------------------------------------------------------------------------------------- regressor head
+class NeuralNetRegressorHead(RegressorMixin, BaseNeuralNetwork):
+    """Regression on top of ``BaseNeuralNetwork``: ``loss='squared_error'`` (identity output) or ``'poisson'``
+    (log link, ``out_activation_ = 'exp'``); single or multiple outputs."""
+
+    _head_constraints = {"loss": [StrOptions({"squared_error", "poisson"})]}
+
+    def _validate_fit_data(self, X, y, sample_weight, incremental, first_pass, classes):
+        dtype = self._np_dtype
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True, dtype=dtype, order="C",
+            reset=first_pass,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError("loss='poisson' requires non-negative targets y (counts or rates); got negative values.")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+        Y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=dtype)
+        if not first_pass and Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[1]} outputs, the model was fitted with {self.n_outputs_}.")
+        return X, Y, sample_weight, None
+
+    def _output_activation(self):
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _reported_loss_scale(self):
+        return 1.0 / self.n_outputs_ if self.loss == "squared_error" else 1.0
+
+    def _link(self, z):
+        z = z.astype(np.float64)
+        return np.exp(z) if self.out_activation_ == "exp" else z
+
+    def _validation_score(self, logits, Y, sample_weight):
+        return float(r2_score(Y, self._link(logits), sample_weight=sample_weight))
+
+    def predict(self, X):
+        """Predictions ``(n_samples,)`` or ``(n_samples, n_outputs)``, float64."""
+        self._check_fitted()
+        pred = self._link(self._logits(self._check_input(X)))
+        return pred.ravel() if pred.shape[1] == 1 else pred
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit to ``X (n_samples, n_features)`` (dense or CSR/CSC) and targets ``y`` ``(n_samples,)`` or
+        ``(n_samples, n_outputs)``, optionally with ``sample_weight (n_samples,)``."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)``, keeping the optimizer state."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        if self.loss == "poisson":
+            tags.target_tags.positive_only = True
+        return tags
+
+
+# ---------------------------------------------------------------------------------------------- the estimators
+class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
+    """Multi-layer perceptron classifier, a drop-in for ``sklearn.neural_network.MLPClassifier``.
+
+    Minimises the (weighted) cross-entropy ``sum_i w_i l_i / sum_i w_i + 0.5 * alpha * sum ||W||^2 / sum_i w_i``
+    per mini-batch (whole set for ``lbfgs``), softmax outputs for multiclass, one logistic output for binary and
+    one per label for multi-label indicator targets.
+
+    Parameters are scikit-learn 1.9's, same defaults and meaning, plus:
+
+    dtype : {np.float32, np.float64, 'float32', 'float64'}, default=np.float32
+        Precision of the computation (inputs are converted once per fit; probabilities are float64).
+    dropout : float in [0, 1), default=0.0
+        Inverted-dropout rate after each hidden layer while training.
+    class_weight : dict, 'balanced' or None, default=None
+        Multiplies ``sample_weight`` by the weight of each sample's class (``'balanced'``:
+        ``n_samples / (n_classes * bincount(y))``; not available in ``partial_fit``).
+    weight_decay : float, default=0.01
+        Decoupled weight decay of ``solver='adamw'`` (``p -= lr * weight_decay * p``, all parameters).
+
+    ``activation`` also accepts ``'leaky_relu'`` (slope 0.01) and ``solver`` also ``'adagrad'``, ``'rmsprop'``
+    (rho 0.9) and ``'adamw'`` (all with ``epsilon``; the ``learning_rate`` schedules apply to ``'sgd'`` only,
+    as in scikit-learn). With ``early_stopping=True``, ``validation_loss_curve_`` records the validation loss
+    (data term, scaled like ``loss_curve_``) next to ``validation_scores_``.
+    """
+
+    _parameter_constraints = {
+        **BaseNeuralNetwork._parameter_constraints,
+        **_MLPLayers._arch_constraints,
+        **NeuralNetClassifierHead._head_constraints,
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype=np.float32,
+        dropout=0.0,
+        class_weight=None,
+        weight_decay=0.01,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
+        self.dropout = dropout
+        self.class_weight = class_weight
+        self.weight_decay = weight_decay
+
+
+class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
+    """Multi-layer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
+
+    ``loss='squared_error'`` minimises ``0.5 * sum_k (f_k(x) - y_k)^2`` per sample (the reported ``loss_`` and
+    ``loss_curve_`` average it over outputs, as scikit-learn reports it); ``loss='poisson'`` the Poisson deviance
+    with a log link (``out_activation_ = 'exp'``). Same extras as ``MLPClassifier`` except ``class_weight``.
+    """
+
+    _parameter_constraints = {
+        **BaseNeuralNetwork._parameter_constraints,
+        **_MLPLayers._arch_constraints,
+        **NeuralNetRegressorHead._head_constraints,
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype=np.float32,
+        dropout=0.0,
+        weight_decay=0.01,
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
+        self.dropout = dropout
+        self.weight_decay = weight_decay
