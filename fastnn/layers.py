@@ -11,8 +11,10 @@ Inputs of any layout and dtype are accepted; kernels always receive C-contiguous
 import numpy as np
 
 from .kernels import activations as _act
+from .kernels import conv as _conv
 from .kernels import dense as _dense
 from .kernels import dropout as _dropout
+from .kernels import pool as _pool
 
 
 class Layer:
@@ -256,3 +258,198 @@ class Flatten(Layer):
     def backward(self, dout):
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         return dout.reshape(dout.shape[0], *self.input_shape)
+
+
+def _pair(value, what, layer, minimum):
+    """``value`` (an int or a pair of ints, each >= ``minimum``) as a tuple ``(h, w)``; ValueError otherwise."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in pair
+    ):
+        raise ValueError(
+            f"{layer}: {what} must be an integer >= {minimum} or a pair (h, w) of such integers, got {value!r}."
+        )
+    return int(pair[0]), int(pair[1])
+
+
+def _image_shape(layer, input_shape):
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"{layer} expects images of shape (C, H, W) per sample (input (N, C, H, W)), got {input_shape}."
+        )
+    return input_shape
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation) over ``x (N, C, H, W)``, computed as im2col + one GEMM per batch.
+
+    ``y[n, f, oh, ow] = b[f] + sum_{c,i,j} W[f, c, i, j] * xpad[n, c, oh*sh + i, ow*sw + j]`` with weights
+    ``W (filters, C, kh, kw)``, bias ``b (filters,)`` and output ``(N, filters, H', W')`` where
+    ``H' = (H + 2*ph - kh) // sh + 1`` and ``W' = (W + 2*pw - kw) // sw + 1``.
+
+    ``kernel_size`` and ``stride`` are an int or a pair ``(h, w)``; ``padding`` (zeros on both sides) is an int,
+    a pair ``(ph, pw)``, or ``"same"`` for odd kernels, meaning ``p = (k - 1) // 2``, so that ``H' = H`` at
+    stride 1 (and ``ceil(H / s)`` at stride s).
+
+    Initialisation: He-uniform (He et al. 2015, for ReLU networks), ``W ~ U(-r, r)`` with
+    ``r = sqrt(6 / fan_in)``, ``fan_in = C * kh * kw``; zero bias. ``decay`` is the L2 coefficient added to dW
+    (``dW += decay * W``); ``Sequential`` sets it. Inference (``training=False``) processes large batches in
+    chunks so that the im2col matrix stays below ``max_cols`` elements.
+    """
+
+    max_cols = 1 << 22
+
+    def __init__(self, filters, kernel_size, stride=1, padding=0):
+        super().__init__()
+        if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters < 1:
+            raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}.")
+        self.filters = int(filters)
+        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2D", 1)
+        self.stride = _pair(stride, "stride", "Conv2D", 1)
+        if isinstance(padding, str):
+            if padding != "same":
+                raise ValueError(f"Conv2D: padding must be an int, a pair (ph, pw) or 'same', got {padding!r}.")
+            if any(k % 2 == 0 for k in self.kernel_size):
+                raise ValueError(
+                    f"Conv2D: padding='same' needs odd kernel sizes, got kernel_size={self.kernel_size}; "
+                    "pass explicit padding instead."
+                )
+            self.padding = tuple((k - 1) // 2 for k in self.kernel_size)
+        else:
+            self.padding = _pair(padding, "padding", "Conv2D", 0)
+        self._padding_arg = padding
+        self.decay = 0.0
+
+    def _build(self, input_shape, rng):
+        C, H, W = _image_shape("Conv2D", input_shape)
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        Ho, Wo = _conv.out_size(H, kh, sh, ph), _conv.out_size(W, kw, sw, pw)
+        if Ho < 1 or Wo < 1:
+            raise ValueError(
+                f"Conv2D: a {kh}x{kw} kernel with padding {self.padding} does not fit a {H}x{W} input "
+                f"(output would be {Ho}x{Wo}); use a smaller kernel or more padding."
+            )
+        bound = np.sqrt(6.0 / (C * kh * kw))
+        W_ = rng.uniform(-bound, bound, (self.filters, C, kh, kw)).astype(self.dtype)
+        b = np.zeros(self.filters, self.dtype)
+        self.params, self.grads, self.penalized = [W_, b], [np.zeros_like(W_), np.zeros_like(b)], [True, False]
+        self._bound()
+        self._K, self._P = C * kh * kw, Ho * Wo
+        return (self.filters, Ho, Wo)
+
+    def _bound(self):
+        self.W, self.b = self.params
+        self.dW, self.db = self.grads
+
+    def _forward_chunk(self, x, out, training):
+        N, K, P, F = x.shape[0], self._K, self._P, self.filters
+        cols = self._out("cols", N, (K * P,), training).reshape(K, N * P)
+        gemm = self._out("gemm", N, (F * P,), training).reshape(F, N * P)
+        _conv.conv_forward(x, self.W, self.b, *self.stride, *self.padding, cols, gemm, out)
+        return cols
+
+    def forward(self, x, training=False):
+        x = self._input(x)
+        N = x.shape[0]
+        out = self._out("out", N, self.output_shape, training)
+        if training:
+            self._cols = self._forward_chunk(x, out, True)
+            return out
+        step = max(1, self.max_cols // (self._K * self._P))
+        for i in range(0, N, step):
+            self._forward_chunk(x[i : i + step], out[i : i + step], False)
+        return out
+
+    def backward(self, dout):
+        cols = self._cached("_cols")
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        N, K, P, F = dout.shape[0], self._K, self._P, self.filters
+        dout2 = self._out("gemm", N, (F * P,), True).reshape(F, N * P)
+        if self.input_grad:
+            dcols = self._out("dcols", N, (K * P,), True).reshape(K, N * P)
+            dx = self._out("dx", N, self.input_shape, True)
+        else:
+            dcols, dx = np.empty((0, 0), self.dtype), np.empty((0, 0, 0, 0), self.dtype)
+        _conv.conv_backward(
+            dout, cols, self.W, self.decay, *self.stride, *self.padding, dout2, dcols, self.dW, self.db, dx
+        )
+        return dx if self.input_grad else None
+
+    def __repr__(self):
+        return (
+            f"Conv2D({self.filters}, {self.kernel_size}, stride={self.stride}, padding={self._padding_arg!r})"
+        )
+
+
+class _Pool2D(Layer):
+    """Shared geometry of the pooling layers: windows ``pool_size`` moved by ``stride`` (None: ``pool_size``),
+    no padding; output ``(N, C, H', W')`` with ``H' = (H - kh) // sh + 1``, ``W' = (W - kw) // sw + 1``."""
+
+    def __init__(self, pool_size, stride=None):
+        super().__init__()
+        name = type(self).__name__
+        self.pool_size = _pair(pool_size, "pool_size", name, 1)
+        self.stride = self.pool_size if stride is None else _pair(stride, "stride", name, 1)
+
+    def _build(self, input_shape, rng):
+        C, H, W = _image_shape(type(self).__name__, input_shape)
+        (kh, kw), (sh, sw) = self.pool_size, self.stride
+        if kh > H or kw > W:
+            raise ValueError(
+                f"{type(self).__name__}: pool_size {self.pool_size} is larger than the {H}x{W} input; "
+                "use a smaller pool_size."
+            )
+        return (C, _conv.out_size(H, kh, sh, 0), _conv.out_size(W, kw, sw, 0))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.pool_size}, stride={self.stride})"
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling over ``x (N, C, H, W)``: ``y[n, c, oh, ow] = max_{i<kh, j<kw} x[n, c, oh*sh + i, ow*sw + j]``,
+    ``H' = (H - kh) // sh + 1``. The gradient goes to the window's maximum; on ties to the first one in
+    row-major window order. Overlapping windows (stride < pool_size) accumulate their gradients."""
+
+    def forward(self, x, training=False):
+        x = self._input(x)
+        N = x.shape[0]
+        out = self._out("out", N, self.output_shape, training)
+        argmax = self._argmax_buffer(N) if training else np.empty((N, *self.output_shape), np.int64)
+        _pool.maxpool_forward(x, *self.pool_size, *self.stride, out, argmax)
+        if training:
+            self._argmax = argmax
+        return out
+
+    def _argmax_buffer(self, N):
+        buf = self._buffers.get("argmax")
+        if buf is None or buf.shape[0] < N:
+            buf = np.empty((N, *self.output_shape), np.int64)
+            self._buffers["argmax"] = buf
+        return buf[:N]
+
+    def backward(self, dout):
+        argmax = self._cached("_argmax")
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        dx = self._out("dx", dout.shape[0], self.input_shape, True)
+        _pool.maxpool_backward(dout, argmax, dx)
+        return dx
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling over ``x (N, C, H, W)``: ``y[n, c, oh, ow] = mean_{i<kh, j<kw} x[n, c, oh*sh + i,
+    ow*sw + j]``, ``H' = (H - kh) // sh + 1``; backward spreads ``dout / (kh*kw)`` over each window."""
+
+    def forward(self, x, training=False):
+        x = self._input(x)
+        out = self._out("out", x.shape[0], self.output_shape, training)
+        _pool.avgpool_forward(x, *self.pool_size, *self.stride, out)
+        if training:
+            self._n = x.shape[0]
+        return out
+
+    def backward(self, dout):
+        self._cached("_n")
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        dx = self._out("dx", dout.shape[0], self.input_shape, True)
+        _pool.avgpool_backward(dout, *self.pool_size, *self.stride, dx)
+        return dx

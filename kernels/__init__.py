@@ -3,7 +3,9 @@
 Nothing here imports from ``fastnn``; nothing is compiled at import (Numba compiles on first call and caches
 on disk). Every kernel accepts float32 and float64 and keeps the array dtype in its arithmetic.
 """
-from . import activations, dense, dropout, losses, optim, softmax
+from . import activations, conv, dense, dropout, losses, optim, pool, softmax
 from ._jit import CacheFallbackWarning, jit
 
-__all__ = ["activations", "dense", "dropout", "losses", "optim", "softmax", "jit", "CacheFallbackWarning"]
+__all__ = [
+    "activations", "conv", "dense", "dropout", "losses", "optim", "pool", "softmax", "jit", "CacheFallbackWarning",
+]

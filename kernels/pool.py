@@ -1,0 +1,94 @@
+"""2-D max and average pooling over NCHW input, forward and backward, no padding.
+
+Shapes: ``x (N, C, H, W)``, windows ``kh x kw`` moved with strides ``sh, sw``, output ``out (N, C, H', W')``
+with ``H' = (H - kh) // sh + 1`` and ``W' = (W - kw) // sw + 1``.
+
+Max: ``out[n, c, oh, ow] = max_{i, j} x[n, c, oh*sh + i, ow*sw + j]``; forward records in ``argmax`` the flat
+index ``ih*W + iw`` of the winner inside its ``(H, W)`` plane. Ties: the first maximum in row-major window
+order wins (``i`` then ``j``), so the whole gradient goes to that one cell. A NaN in a window wins (the first
+NaN), so NaNs propagate as in NumPy's ``max``. Backward: ``dx = 0`` then ``dx[n, c, argmax] += dout``.
+
+Average: ``out = mean`` over the ``kh*kw`` window; backward adds ``dout / (kh*kw)`` to every cell of it.
+
+Backward accumulates (``+=``), so overlapping windows (stride < window) are correct. Samples are processed
+in parallel (``prange`` over ``N``); each sample's planes are written by one thread only.
+"""
+from numba import prange
+
+from ._jit import jit
+
+
+@jit(parallel=True)
+def maxpool_forward(x, kh, kw, sh, sw, out, argmax):
+    """``out (N, C, H', W')`` = window maxima of ``x``; ``argmax`` (int array, same shape) = flat winner index."""
+    N, C, H, W = x.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    for n in prange(N):
+        for c in range(C):
+            for oh in range(Ho):
+                for ow in range(Wo):
+                    h0 = oh * sh
+                    w0 = ow * sw
+                    best = x[n, c, h0, w0]
+                    best_idx = h0 * W + w0
+                    for i in range(kh):
+                        for j in range(kw):
+                            v = x[n, c, h0 + i, w0 + j]
+                            # strict >: the first maximum wins; a NaN wins over numbers, the first NaN stays
+                            if v > best or (v != v and best == best):
+                                best = v
+                                best_idx = (h0 + i) * W + w0 + j
+                    out[n, c, oh, ow] = best
+                    argmax[n, c, oh, ow] = best_idx
+
+
+@jit(parallel=True)
+def maxpool_backward(dout, argmax, dx):
+    """``dx = 0``; ``dx[n, c].flat[argmax[n, c, oh, ow]] += dout[n, c, oh, ow]``."""
+    N, C, H, W = dx.shape
+    Ho, Wo = dout.shape[2], dout.shape[3]
+    for n in prange(N):
+        for c in range(C):
+            for ih in range(H):
+                for iw in range(W):
+                    dx[n, c, ih, iw] = 0
+            for oh in range(Ho):
+                for ow in range(Wo):
+                    idx = argmax[n, c, oh, ow]
+                    dx[n, c, idx // W, idx % W] += dout[n, c, oh, ow]
+
+
+@jit(parallel=True)
+def avgpool_forward(x, kh, kw, sh, sw, out):
+    """``out[n, c, oh, ow] = mean(x[n, c, oh*sh : oh*sh + kh, ow*sw : ow*sw + kw])``."""
+    N, C, H, W = x.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    scale = x.dtype.type(1.0 / (kh * kw))
+    for n in prange(N):
+        for c in range(C):
+            for oh in range(Ho):
+                for ow in range(Wo):
+                    s = x.dtype.type(0)
+                    for i in range(kh):
+                        for j in range(kw):
+                            s += x[n, c, oh * sh + i, ow * sw + j]
+                    out[n, c, oh, ow] = s * scale
+
+
+@jit(parallel=True)
+def avgpool_backward(dout, kh, kw, sh, sw, dx):
+    """``dx = 0``; every cell of window ``(oh, ow)`` gets ``dout[n, c, oh, ow] / (kh*kw)`` added."""
+    N, C, H, W = dx.shape
+    Ho, Wo = dout.shape[2], dout.shape[3]
+    scale = dx.dtype.type(1.0 / (kh * kw))
+    for n in prange(N):
+        for c in range(C):
+            for ih in range(H):
+                for iw in range(W):
+                    dx[n, c, ih, iw] = 0
+            for oh in range(Ho):
+                for ow in range(Wo):
+                    g = dout[n, c, oh, ow] * scale
+                    for i in range(kh):
+                        for j in range(kw):
+                            dx[n, c, oh * sh + i, ow * sw + j] += g

@@ -1,0 +1,282 @@
+"""Convolution: im2col / col2im and conv forward/backward against naive NumPy loops; Conv2D against central
+differences (float64) and its contract."""
+import numpy as np
+import pytest
+
+from fastnn import layers as L
+from fastnn.gradcheck import check_layer, numerical_gradient, relative_error
+from fastnn.kernels import conv
+
+DTYPES = [np.float32, np.float64]
+TOL = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+# (N, C, H, W, F, kh, kw, sh, sw, ph, pw): strides, paddings, (non-)square kernels and inputs, channels.
+GEOMETRIES = {
+    "c1_h5w5_k3x3_s1_p0": (2, 1, 5, 5, 2, 3, 3, 1, 1, 0, 0),
+    "c3_h7w5_k3x3_s1_p1": (2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1),
+    "c2_h6w9_k2x3_s2x1_p0x2": (2, 2, 6, 9, 3, 2, 3, 2, 1, 0, 2),
+    "c1_h5w5_k5x5_s2_p2": (1, 1, 5, 5, 2, 5, 5, 2, 2, 2, 2),
+    "c2_h8w7_k3x1_s3x2_p1x0": (3, 2, 8, 7, 2, 3, 1, 3, 2, 1, 0),
+    "c2_h4w6_k1x1_s1_p0": (2, 2, 4, 6, 3, 1, 1, 1, 1, 0, 0),
+    "c1_h3w4_k3x3_s1_p3": (1, 1, 3, 4, 2, 3, 3, 1, 1, 3, 3),
+    "c2_h9w9_k4x4_s3_p1": (2, 2, 9, 9, 2, 4, 4, 3, 3, 1, 1),
+}
+GEOMETRY_PARAMS = [pytest.param(g, id=name) for name, g in GEOMETRIES.items()]
+DTYPE_PARAMS = [pytest.param(d, id=np.dtype(d).name) for d in DTYPES]
+
+
+# ---------------------------------------------------------------------------------------------- references
+def pad(x, ph, pw):
+    N, C, H, W = x.shape
+    xp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), x.dtype)
+    xp[:, :, ph : ph + H, pw : pw + W] = x
+    return xp
+
+
+def im2col_ref(x, kh, kw, sh, sw, ph, pw):
+    """Naive loops: ``cols[(c*kh + i)*kw + j, n*P + oh*W' + ow] = xpad[n, c, oh*sh + i, ow*sw + j]``."""
+    N, C, H, W = x.shape
+    Ho, Wo = conv.out_size(H, kh, sh, ph), conv.out_size(W, kw, sw, pw)
+    xp = pad(x, ph, pw)
+    cols = np.zeros((C * kh * kw, N * Ho * Wo), x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for i in range(kh):
+                for j in range(kw):
+                    for oh in range(Ho):
+                        for ow in range(Wo):
+                            cols[(c * kh + i) * kw + j, n * Ho * Wo + oh * Wo + ow] = xp[n, c, oh * sh + i, ow * sw + j]
+    return cols
+
+
+def conv_ref(x, W, b, sh, sw, ph, pw):
+    """Naive loop convolution (cross-correlation) in float64."""
+    N, C, H, Wd = x.shape
+    F, _, kh, kw = W.shape
+    xp = pad(x.astype(np.float64), ph, pw)
+    Ho, Wo = conv.out_size(H, kh, sh, ph), conv.out_size(Wd, kw, sw, pw)
+    out = np.zeros((N, F, Ho, Wo))
+    for n in range(N):
+        for f in range(F):
+            for oh in range(Ho):
+                for ow in range(Wo):
+                    window = xp[n, :, oh * sh : oh * sh + kh, ow * sw : ow * sw + kw]
+                    out[n, f, oh, ow] = np.sum(window * W[f]) + b[f]
+    return out
+
+
+def conv_backward_ref(x, W, dout, sh, sw, ph, pw):
+    """Naive loop gradients ``dW, db, dx`` of ``sum(conv(x, W, b) * dout)`` in float64."""
+    N, C, H, Wd = x.shape
+    F, _, kh, kw = W.shape
+    xp = pad(x.astype(np.float64), ph, pw)
+    dxp = np.zeros_like(xp)
+    dW = np.zeros(W.shape)
+    Ho, Wo = dout.shape[2:]
+    for n in range(N):
+        for f in range(F):
+            for oh in range(Ho):
+                for ow in range(Wo):
+                    g = float(dout[n, f, oh, ow])
+                    hs, ws = slice(oh * sh, oh * sh + kh), slice(ow * sw, ow * sw + kw)
+                    dW[f] += g * xp[n, :, hs, ws]
+                    dxp[n, :, hs, ws] += g * W[f]
+    return dW, dout.sum(axis=(0, 2, 3), dtype=np.float64), dxp[:, :, ph : ph + H, pw : pw + Wd]
+
+
+def setup(geometry, dtype, seed=0):
+    N, C, H, W, F, kh, kw, sh, sw, ph, pw = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    Wt = rng.standard_normal((F, C, kh, kw)).astype(dtype)
+    b = rng.standard_normal(F).astype(dtype)
+    Ho, Wo = conv.out_size(H, kh, sh, ph), conv.out_size(W, kw, sw, pw)
+    return x, Wt, b, (sh, sw, ph, pw), (Ho, Wo)
+
+
+def buffers(x, Wt, Ho, Wo):
+    N, C = x.shape[:2]
+    F, _, kh, kw = Wt.shape
+    K, NP = C * kh * kw, N * Ho * Wo
+    return np.empty((K, NP), x.dtype), np.empty((F, NP), x.dtype), np.empty((N, F, Ho, Wo), x.dtype)
+
+
+# ---------------------------------------------------------------------------------------------- kernels
+@pytest.mark.parametrize(
+    "size, k, s, p, expected", [(28, 3, 1, 1, 28), (28, 2, 2, 0, 14), (5, 5, 2, 2, 3), (7, 3, 3, 1, 3), (2, 3, 1, 0, 0)]
+)
+def test_out_size_formula(size, k, s, p, expected):
+    assert conv.out_size(size, k, s, p) == expected
+
+
+@pytest.mark.parametrize("dtype", DTYPE_PARAMS)
+@pytest.mark.parametrize("geometry", GEOMETRY_PARAMS)
+def test_im2col_matches_naive_loops(geometry, dtype):
+    x, Wt, _, (sh, sw, ph, pw), (Ho, Wo) = setup(geometry, dtype)
+    cols = np.full(buffers(x, Wt, Ho, Wo)[0].shape, np.nan, dtype)  # every entry must be written
+    conv.im2col(x, Wt.shape[2], Wt.shape[3], sh, sw, ph, pw, cols)
+    np.testing.assert_array_equal(cols, im2col_ref(x, Wt.shape[2], Wt.shape[3], sh, sw, ph, pw))
+
+
+@pytest.mark.parametrize("geometry", GEOMETRY_PARAMS)
+def test_col2im_is_adjoint_of_im2col(geometry):
+    """<im2col(x), c> == <x, col2im(c)> for random x, c (float64)."""
+    x, Wt, _, (sh, sw, ph, pw), (Ho, Wo) = setup(geometry, np.float64)
+    kh, kw = Wt.shape[2:]
+    cols = buffers(x, Wt, Ho, Wo)[0]
+    conv.im2col(x, kh, kw, sh, sw, ph, pw, cols)
+    c = np.random.default_rng(1).standard_normal(cols.shape)
+    dx = np.full(x.shape, np.nan)  # col2im must zero it first
+    conv.col2im(c, kh, kw, sh, sw, ph, pw, dx)
+    lhs, rhs = np.vdot(cols, c), np.vdot(x, dx)
+    assert np.isclose(lhs, rhs, rtol=1e-12, atol=1e-12), f"<im2col(x), c> = {lhs}, <x, col2im(c)> = {rhs}"
+
+
+@pytest.mark.parametrize("dtype", DTYPE_PARAMS)
+@pytest.mark.parametrize("geometry", GEOMETRY_PARAMS)
+def test_conv_forward_matches_naive_loops(geometry, dtype):
+    x, Wt, b, strides_pads, (Ho, Wo) = setup(geometry, dtype)
+    cols, gemm, out = buffers(x, Wt, Ho, Wo)
+    conv.conv_forward(x, Wt, b, *strides_pads, cols, gemm, out)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, conv_ref(x, Wt, b, *strides_pads), **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPE_PARAMS)
+@pytest.mark.parametrize("geometry", GEOMETRY_PARAMS)
+def test_conv_backward_matches_naive_loops(geometry, dtype):
+    x, Wt, b, strides_pads, (Ho, Wo) = setup(geometry, dtype)
+    cols, gemm, out = buffers(x, Wt, Ho, Wo)
+    conv.conv_forward(x, Wt, b, *strides_pads, cols, gemm, out)
+    dout = np.random.default_rng(2).standard_normal(out.shape).astype(dtype)
+    dout_before = dout.copy()
+    dW, db, dx = np.empty_like(Wt), np.empty_like(b), np.empty_like(x)
+    conv.conv_backward(dout, cols, Wt, 0.0, *strides_pads, gemm, np.empty_like(cols), dW, db, dx)
+    dW_ref, db_ref, dx_ref = conv_backward_ref(x, Wt, dout, *strides_pads)
+    np.testing.assert_array_equal(dout, dout_before)
+    for name, ours, ref in (("dW", dW, dW_ref), ("db", db, db_ref), ("dx", dx, dx_ref)):
+        np.testing.assert_allclose(ours, ref, **TOL[dtype], err_msg=name)
+
+
+def test_conv_backward_decay_and_skipped_dx():
+    x, Wt, b, strides_pads, (Ho, Wo) = setup(GEOMETRIES["c3_h7w5_k3x3_s1_p1"], np.float64)
+    cols, gemm, out = buffers(x, Wt, Ho, Wo)
+    conv.conv_forward(x, Wt, b, *strides_pads, cols, gemm, out)
+    dout = np.random.default_rng(3).standard_normal(out.shape)
+    dW, db = np.empty_like(Wt), np.empty_like(b)
+    empty_cols, empty_dx = np.empty((0, 0)), np.empty((0, 0, 0, 0))
+    conv.conv_backward(dout, cols, Wt, 0.5, *strides_pads, gemm, empty_cols, dW, db, empty_dx)
+    dW_ref, db_ref, _ = conv_backward_ref(x, Wt, dout, *strides_pads)
+    np.testing.assert_allclose(dW, dW_ref + 0.5 * Wt, rtol=1e-10)
+    np.testing.assert_allclose(db, db_ref, rtol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------------- Conv2D
+LAYER_CONFIGS = {
+    "k3_s1_p0": dict(kernel_size=3),
+    "k3_s1_same": dict(kernel_size=3, padding="same"),
+    "k3x2_s2x1_p1": dict(kernel_size=(3, 2), stride=(2, 1), padding=1),
+    "k2_s2_p1x0": dict(kernel_size=2, stride=2, padding=(1, 0)),
+}
+
+
+@pytest.mark.parametrize("config", LAYER_CONFIGS.values(), ids=LAYER_CONFIGS.keys())
+def test_conv2d_gradcheck(config):
+    errors = check_layer(L.Conv2D(3, **config), (2, 6, 5), batch_size=2)
+    assert set(errors) == {"x", "param0", "param1"}
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_conv2d_gradcheck_with_decay():
+    layer = L.Conv2D(2, 3, padding=1)
+    layer.build((2, 4, 4), np.float64, np.random.default_rng(0))
+    layer.decay = 0.3
+    x = np.random.default_rng(1).standard_normal((2, 2, 4, 4))
+    dout = np.random.default_rng(2).standard_normal((2, 2, 4, 4))
+    layer.forward(x, training=True)
+    layer.backward(dout)
+
+    def objective():  # sum(out * dout) + 0.5 * decay * ||W||^2
+        return float(np.sum(layer.forward(x, training=True) * dout) + 0.15 * np.sum(layer.W**2))
+
+    assert relative_error(layer.dW.copy(), numerical_gradient(objective, layer.W)) < 1e-6
+
+
+def test_conv2d_first_layer_returns_no_input_gradient():
+    layer = L.Conv2D(2, 3)
+    layer.build((1, 5, 5), np.float64, np.random.default_rng(0))
+    layer.input_grad = False
+    x = np.random.default_rng(1).standard_normal((2, 1, 5, 5))
+    out = layer.forward(x, training=True)
+    assert layer.backward(np.ones_like(out)) is None
+    assert np.all(np.isfinite(layer.dW)) and np.allclose(layer.db, out.shape[0] * out.shape[2] * out.shape[3])
+
+
+@pytest.mark.parametrize("dtype", DTYPE_PARAMS)
+def test_conv2d_forward_matches_naive_loops_and_keeps_dtype(dtype):
+    layer = L.Conv2D(4, (3, 2), stride=(1, 2), padding=(1, 0))
+    out_shape = layer.build((3, 6, 7), dtype, np.random.default_rng(0))
+    assert out_shape == (4, 6, 3)
+    x = np.random.default_rng(1).standard_normal((2, 3, 6, 7))
+    out = layer.forward(x)
+    assert out.dtype == dtype and out.shape == (2, *out_shape)
+    np.testing.assert_allclose(out, conv_ref(x.astype(dtype), layer.W, layer.b, 1, 2, 1, 0), **TOL[dtype])
+
+
+def test_conv2d_he_uniform_init():
+    layer = L.Conv2D(64, 3)
+    layer.build((8, 5, 5), np.float64, np.random.default_rng(0))
+    bound = np.sqrt(6.0 / (8 * 9))
+    assert np.abs(layer.W).max() <= bound and np.abs(layer.W).max() > 0.95 * bound
+    assert np.all(layer.b == 0) and layer.penalized == [True, False]
+
+
+def test_conv2d_inference_allocates_and_chunks_large_batches():
+    layer = L.Conv2D(3, 3, padding="same")
+    layer.build((2, 5, 4), np.float64, np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((7, 2, 5, 4))
+    train_out = layer.forward(x, training=True).copy()
+    layer.max_cols = 2 * 18 * 20  # two samples per chunk
+    first = layer.forward(x)
+    second = layer.forward(x)
+    assert first is not second
+    np.testing.assert_allclose(first, train_out, rtol=1e-12)
+
+
+def test_conv2d_training_reuses_buffers_for_smaller_batches():
+    layer = L.Conv2D(2, 3, padding=1)
+    layer.build((1, 4, 4), np.float64, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    big, small = rng.standard_normal((5, 1, 4, 4)), rng.standard_normal((2, 1, 4, 4))
+    layer.forward(big, training=True)
+    out = layer.forward(small, training=True)
+    np.testing.assert_allclose(out, layer.forward(small), rtol=1e-12)
+    dx = layer.backward(np.ones_like(out))
+    assert dx.shape == small.shape
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(filters=0, kernel_size=3), "filters"),
+        (dict(filters=2.5, kernel_size=3), "filters"),
+        (dict(filters=2, kernel_size=0), "kernel_size"),
+        (dict(filters=2, kernel_size=(3, 3, 3)), "kernel_size"),
+        (dict(filters=2, kernel_size=3, stride=0), "stride"),
+        (dict(filters=2, kernel_size=3, padding=-1), "padding"),
+        (dict(filters=2, kernel_size=3, padding="valid"), "padding"),
+        (dict(filters=2, kernel_size=(2, 3), padding="same"), "odd"),
+    ],
+    ids=["filters0", "filters_float", "kernel0", "kernel_triple", "stride0", "padding_negative",
+         "padding_valid_string", "same_even_kernel"],
+)
+def test_conv2d_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        L.Conv2D(**kwargs)
+
+
+def test_conv2d_build_rejects_bad_input_shapes():
+    with pytest.raises(ValueError, match=r"\(C, H, W\)"):
+        L.Conv2D(2, 3).build((5, 5), np.float64)
+    with pytest.raises(ValueError, match="does not fit"):
+        L.Conv2D(2, 5).build((1, 3, 3), np.float64)
