@@ -273,13 +273,13 @@ class BaseNeuralNetwork(BaseEstimator):
         self.t_ = 0
         self.n_outputs_ = Y.shape[1] if Y.ndim == 2 else self._n_logits()
         self.out_activation_ = self._output_activation()
-        n_layers = None
+        # Dropout masks get their own seed; drawn only when used, so the RandomState stream (initial weights,
+        # validation split, shuffling) stays scikit-learn's otherwise.
         self._seed = int(rs.randint(np.iinfo(np.int32).max)) if getattr(self, "dropout", 0) else 0
         self._net = net = self._build_network(n_features, self.n_outputs_, self._seed)
         self._init_params(net, rs)
         self._expose_params(net)
-        n_layers = len(self.coefs_) + 1
-        self.n_layers_ = n_layers
+        self.n_layers_ = len(self.coefs_) + 1
         self._best_params = net.get_state()
         self._optimizer = None
         for attr in ("loss_curve_", "validation_scores_", "best_validation_score_", "best_loss_",
