@@ -1,0 +1,109 @@
+"""The benchmark suite still imports and runs: every asv benchmark once on tiny sizes (without asv), and
+``benchmarks/compare.py --quick`` end to end. Timings are never asserted; only that things run and report."""
+import importlib
+import itertools
+import os
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import benchmarks  # noqa: E402
+from benchmarks import common  # noqa: E402
+
+MODULES = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_"))
+TINY = {  # class attribute overrides that keep one run of each benchmark small
+    "SyntheticEpoch": {"n_samples": 400},
+    "FitMemory": {"n_samples": 400},
+    "DigitsAccuracy": {"max_iter": 2},
+    "CNNEpoch": {"params": [[128]]},
+}
+
+
+def _cases():
+    for mod_name in MODULES:
+        mod = importlib.import_module(f"benchmarks.{mod_name}")
+        for name, cls in vars(mod).items():
+            if not isinstance(cls, type) or cls.__module__ != mod.__name__:
+                continue
+            methods = [m for m in vars(cls) if m.startswith(("time_", "track_", "timeraw_"))]
+            if methods:
+                yield pytest.param(cls, methods, id=f"{mod_name}.{name}")
+
+
+def _param_sets(cls):
+    """Every implementation (when the first parameter is ``impl``) with the first value of the others."""
+    params = getattr(cls, "params", [])
+    if not params:
+        return [()]
+    if not isinstance(params[0], (list, tuple)):
+        params = [params]
+    names = getattr(cls, "param_names", [])
+    first = params[0] if names[:1] == ["impl"] else params[0][:1]
+    return list(itertools.product(first, *[p[:1] for p in params[1:]]))
+
+
+def _run_timeraw(code):
+    stmt, setup = code if isinstance(code, tuple) else (code, "")
+    subprocess.run([sys.executable, "-c", setup + "\n" + stmt], check=True, timeout=300)
+
+
+@pytest.mark.parametrize("cls, methods", list(_cases()))
+def test_benchmark_runs_once(cls, methods, monkeypatch):
+    for attr, value in TINY.get(cls.__name__, {}).items():
+        monkeypatch.setattr(cls, attr, value)
+    skipped = []
+    for args in _param_sets(cls):
+        bench = cls()
+        try:
+            if hasattr(bench, "setup"):
+                bench.setup(*args)
+        except NotImplementedError as exc:  # asv reports these as skipped too
+            skipped.append(f"{args}: {exc}")
+            continue
+        try:
+            for name in methods:
+                result = getattr(bench, name)(*args)
+                if name.startswith("track_"):
+                    assert isinstance(result, (int, float)) and result >= 0, (name, args, result)
+                elif name.startswith("timeraw_"):
+                    stmt, setup = result
+                    compile(setup, "<setup>", "exec"), compile(stmt, "<stmt>", "exec")
+                    if cls.__name__ == "WarmStart":  # the cold one would recompile everything: syntax only
+                        _run_timeraw(result)
+        finally:
+            if hasattr(bench, "teardown"):
+                bench.teardown(*args)
+    if skipped and len(skipped) == len(_param_sets(cls)):
+        pytest.skip("; ".join(skipped))
+
+
+def test_t2_flop_count_matches_the_issue():
+    assert common.mlp_gflop(60000, (784, 100, 10)) == pytest.approx(19.176)
+    assert common.mlp_gflop(60000, (784, 100, 10), input_grad=True) == pytest.approx(28.584)
+
+
+def test_compare_quick_writes_chart_and_a_row_per_target(tmp_path):
+    png, table = tmp_path / "compare.png", tmp_path / "compare.md"
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "compare.py"), "--quick", "--out", str(png),
+         "--table", str(table)],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert png.exists() and png.stat().st_size > 1000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = [line for line in table.read_text().splitlines() if line.startswith("| T")]
+    assert [row[2:4] for row in rows] == ["T1", "T2", "T3", "T4", "T5", "T6"], rows
+    assert "| T1" in proc.stdout and "Machine:" in proc.stdout
+    t1 = rows[0].split("|")
+    assert t1[2].strip() not in ("-", "") and t1[3].strip() not in ("-", ""), rows[0]  # fastnn and sklearn timed
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return
+    assert t1[4].strip() not in ("-", ""), rows[0]  # PyTorch timed when importable
