@@ -443,7 +443,8 @@ def main(argv=None):
         else:
             results[case] = funcs[case](sizes, impls, log, notes)
     text = table(results, sizes)
-    foot = [f"Machine: {header}", f"Command: python benchmarks/compare.py {' '.join(argv or sys.argv[1:])}".rstrip(),
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    foot = [f"Machine: {header}; load average at end {load}", f"Command: python benchmarks/compare.py {' '.join(argv or sys.argv[1:])}".rstrip(),
             f"Issue's peer numbers for reference: " + "; ".join(f"{k} {v}" for k, v in ISSUE.items())]
     foot += [f"Note: {n}" for n in dict.fromkeys(notes)]
     print(text)
@@ -452,8 +453,11 @@ def main(argv=None):
     if args.table:
         with open(args.table, "w") as f:
             f.write(text + "\n\n" + "\n\n".join(foot) + "\n")
-    chart(results, args.out, sizes, sizes_name)
-    log(f"chart written to {args.out}")
+    try:
+        chart(results, args.out, sizes, sizes_name)
+        log(f"chart written to {args.out}")
+    except ImportError:
+        log("matplotlib is not installed (pip install -e '.[bench]'): no chart written")
     if args.profile and "fastnn" in impls and common.fastnn_has_estimator():
         profile_t2(sizes)
     return results

@@ -1,6 +1,7 @@
 """The benchmark suite still imports and runs: every asv benchmark once on tiny sizes (without asv), and
 ``benchmarks/compare.py --quick`` end to end. Timings are never asserted; only that things run and report."""
 import importlib
+import importlib.util
 import itertools
 import os
 import pkgutil
@@ -95,8 +96,9 @@ def test_compare_quick_writes_chart_and_a_row_per_target(tmp_path):
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert png.exists() and png.stat().st_size > 1000
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert png.exists() and png.stat().st_size > 1000
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = [line for line in table.read_text().splitlines() if line.startswith("| T")]
     assert [row[2:4] for row in rows] == ["T1", "T2", "T3", "T4", "T5", "T6"], rows
     assert "| T1" in proc.stdout and "Machine:" in proc.stdout
