@@ -1,0 +1,229 @@
+"""``CNNClassifier``: a convolutional network with the scikit-learn face of ``MLPClassifier``.
+
+It shares the whole training machinery (solvers, schedules, early stopping, warm_start, partial_fit,
+sample_weight, class_weight, dtype, failure-safe fits, array-only pickles) with the MLPs and only supplies the
+architecture: for each ``(filters, kernel_size)`` in ``conv_layers`` a 'same' ``Conv2D``, the activation and a
+``pool_size`` ``MaxPool2D``; then ``Flatten``, the ``hidden_layer_sizes`` dense layers and the output layer.
+"""
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._training import BaseNeuralNetwork
+from .estimators import NeuralNetClassifierHead
+from .layers import ACTIVATIONS, Conv2D, Dense, Dropout, Flatten, MaxPool2D
+
+
+class CNNClassifier(NeuralNetClassifierHead):
+    """Convolutional neural-network classifier for images given as rows of pixels or as ``(N, C, H, W)``.
+
+    Architecture, for input ``(C, H, W)``::
+
+        [Conv2D(filters, k, padding='same') -> activation -> MaxPool2D(pool)] for (filters, k) in conv_layers
+        -> Flatten -> [Dense(h) -> activation (-> Dropout)] for h in hidden_layer_sizes -> Dense(n_outputs)
+
+    A pooling window never exceeds the feature map: along a dimension already smaller than ``pool_size`` the
+    window shrinks to that dimension (so 1 x 1 x n inputs pool along their length only). Convolutions use
+    He-uniform weights (``r = sqrt(6 / fan_in)``) and zero biases; dense layers Glorot-uniform, as the MLPs.
+
+    Parameters
+    ----------
+    conv_layers : sequence of (filters, kernel_size), default=((16, 3), (32, 3))
+        Odd kernel sizes ('same' padding keeps the spatial size before pooling).
+    pool_size : int, default=2
+        Max-pooling window and stride after each convolution; 1 disables pooling.
+    hidden_layer_sizes : sequence of int, default=()
+        Dense layers between the convolutions and the output layer.
+    input_shape : (C, H, W) or None, default=None
+        Shape of one image. None: taken from 4-D ``X``; for 2-D ``X`` with a square number of features a
+        single-channel square image, otherwise ``1 x 1 x n_features`` (a 1-D signal).
+
+    All other parameters (``activation``, ``solver``, ``alpha``, ``batch_size``, ``learning_rate*``,
+    ``max_iter``, ``early_stopping``, ``dtype``, ``dropout``, ``class_weight``, ...) mean what they mean in
+    ``fastnn.MLPClassifier``. Fitted attributes are those of ``MLPClassifier`` plus ``input_shape_``;
+    ``coefs_[i]`` has shape ``(filters, C, kh, kw)`` for convolutions and ``(fan_in, fan_out)`` for dense layers.
+    """
+
+    _parameter_constraints = {
+        **BaseNeuralNetwork._parameter_constraints,
+        **NeuralNetClassifierHead._head_constraints,
+        "conv_layers": ["array-like"],
+        "pool_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "input_shape": ["array-like", None],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    }
+
+    def __init__(
+        self,
+        conv_layers=((16, 3), (32, 3)),
+        pool_size=2,
+        hidden_layer_sizes=(),
+        activation="relu",
+        *,
+        input_shape=None,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype=np.float32,
+        dropout=0.0,
+        class_weight=None,
+        weight_decay=0.01,
+    ):
+        self.conv_layers = conv_layers
+        self.pool_size = pool_size
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.input_shape = input_shape
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
+        self.dropout = dropout
+        self.class_weight = class_weight
+        self.weight_decay = weight_decay
+
+    # ------------------------------------------------------------------ images in, rows out
+    @staticmethod
+    def _as_rows(X):
+        """``(X as rows, image shape or None)``: 4-D ``(N, C, H, W)`` input is flattened to ``(N, C*H*W)``."""
+        if getattr(X, "ndim", None) == 4:
+            return np.reshape(X, (X.shape[0], -1)), tuple(int(d) for d in X.shape[1:])
+        return X, None
+
+    def _fit_impl(self, X, y, sample_weight, incremental, classes):
+        # Runs inside the fit's snapshot, so a failed fit also restores ``input_shape_``.
+        X, image = self._as_rows(X)
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        if first_pass:
+            shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
+            self.input_shape_ = self._resolve_shape(image, shape)
+        elif image is not None and image != self.input_shape_:
+            raise ValueError(f"X has images of shape {image}; this model was fitted on {self.input_shape_}.")
+        return super()._fit_impl(X, y, sample_weight, incremental, classes)
+
+    def _check_input(self, X):
+        X, image = self._as_rows(X)
+        if image is not None and hasattr(self, "input_shape_") and image != self.input_shape_:
+            raise ValueError(f"X has images of shape {image}; this model was fitted on {self.input_shape_}.")
+        return super()._check_input(X)
+
+    def _resolve_shape(self, image, shape):
+        declared = self.input_shape
+        if declared is not None:
+            declared = tuple(int(d) for d in declared)
+            if len(declared) != 3 or min(declared) < 1:
+                raise ValueError(f"input_shape must be (C, H, W) with positive sizes, got {self.input_shape!r}.")
+            if image is not None and image != declared:
+                raise ValueError(f"X has images of shape {image}, but input_shape={declared}.")
+            if image is None and len(shape) == 2 and int(np.prod(declared)) != shape[1]:
+                raise ValueError(
+                    f"X has {shape[1]} features per row, but input_shape={declared} needs "
+                    f"{int(np.prod(declared))} (C*H*W); pass matching rows or fix input_shape."
+                )
+            return declared
+        if image is not None:
+            return image
+        n = int(shape[1]) if len(shape) == 2 else 0
+        side = int(round(np.sqrt(n)))
+        return (1, side, side) if side * side == n and n > 0 else (1, 1, n)
+
+    def _input_shape(self, n_features):
+        shape = getattr(self, "input_shape_", None)
+        if shape is None or int(np.prod(shape)) != n_features:
+            shape = self._resolve_shape(None, (0, n_features))
+        return shape
+
+    # ------------------------------------------------------------------ architecture
+    def _conv_specs(self):
+        specs = []
+        for spec in self.conv_layers:
+            try:
+                filters, kernel = (int(v) for v in spec)
+            except (TypeError, ValueError):
+                raise ValueError(f"conv_layers entries must be (filters, kernel_size) pairs, got {spec!r}.") from None
+            if filters < 1 or kernel < 1 or kernel % 2 == 0:
+                raise ValueError(
+                    f"conv_layers entry {spec!r}: filters must be >= 1 and kernel_size a positive odd number "
+                    "('same' padding)."
+                )
+            specs.append((filters, kernel))
+        return specs
+
+    def _hidden_sizes(self):
+        sizes = [int(s) for s in self.hidden_layer_sizes]
+        if any(s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return sizes
+
+    def _make_layers(self, n_features, n_outputs):
+        _, H, W = self._input_shape(n_features)
+        act = ACTIVATIONS[self.activation]
+        layers = []
+        for filters, kernel in self._conv_specs():
+            layers += [Conv2D(filters, kernel, padding="same"), act()]
+            pool = (min(self.pool_size, H), min(self.pool_size, W))
+            if pool != (1, 1):
+                layers.append(MaxPool2D(pool))
+                H, W = (H - pool[0]) // pool[0] + 1, (W - pool[1]) // pool[1] + 1
+        layers.append(Flatten())
+        init = "glorot_logistic" if self.activation == "logistic" else "glorot"
+        for size in self._hidden_sizes():
+            layers += [Dense(size, init=init), act()]
+            if self.dropout:
+                layers.append(Dropout(self.dropout))
+        layers.append(Dense(n_outputs, init=init))
+        return layers
+
+    def _init_params(self, net, rs):
+        """Draw every weight from the estimator's ``RandomState`` so that ``random_state`` decides them."""
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for layer in net.layers:
+            if isinstance(layer, Conv2D):
+                W, b = layer.params
+                bound = np.sqrt(6.0 / np.prod(W.shape[1:]))
+                W[...] = rs.uniform(-bound, bound, W.shape)
+                b[...] = 0
+            elif isinstance(layer, Dense):
+                W, b = layer.params
+                bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
+                W[...] = rs.uniform(-bound, bound, W.shape)
+                b[...] = rs.uniform(-bound, bound, b.shape)
