@@ -8,17 +8,17 @@ Shapes: ``x (N, C, H, W)``, weights ``W (F, C, kh, kw)``, bias ``b (F,)``, outpu
 
 Layout. With ``K = C*kh*kw`` and ``P = H'*W'`` the column matrix is ``cols (K, N*P)``: row ``k = (c*kh + i)*kw
 + j``, column ``n*P + oh*W' + ow``. Each row is a strided copy of one input plane, so im2col's inner loop is
-a contiguous run (stride 1) and the whole batch is one GEMM ``(F, K) @ (K, N*P)`` with a long inner dimension
-for BLAS. The GEMM result ``(F, N*P)`` is moved to NCHW in one pass of contiguous blocks of ``P`` values,
-with the bias add fused in. Backward mirrors it: ``dout`` is gathered into ``(F, N*P)`` (fused with
-``db``), ``dW = dout2 @ cols.T``, ``dcols = W.T @ dout2`` and col2im scatters ``dcols`` back into ``dx``.
+a contiguous run (stride 1) and the whole batch is one GEMM ``(F, K) @ (K, N*P)``, long enough for BLAS to run
+at full speed. The GEMM result ``(F, N*P)`` is moved to NCHW in one pass of contiguous blocks of ``P`` values,
+with the bias add fused in. Backward mirrors it: ``dout`` is gathered into ``dout2 (F, N*P)``, whose row sums
+are ``db``, ``dW = dout2 @ cols.T``, ``dcols = W.T @ dout2`` and col2im scatters ``dcols`` back into ``dx``.
 
-Every buffer is allocated by the caller; the batch loops of im2col / col2im / the transposes run in
-parallel over samples (``prange``): at the sizes of a small CNN (about 10^6 elements per call) this
-halves their time on two cores, while the GEMMs get their threads from BLAS.
+Every buffer is allocated by the caller. The kernels are serial (no ``prange``): measured in
+``benchmarks/cnn_epoch.py``, ``parallel=True`` halved the copy passes on an idle 2-core machine but made
+each call wait whole scheduler ticks (4 ms instead of 0.2 ms) as soon as other processes competed for the
+cores, and the GEMMs already get their threads from BLAS.
 """
 import numpy as np
-from numba import prange
 
 from ._jit import jit
 
@@ -46,7 +46,7 @@ def _valid_range(n_out, n_in, offset, s):
     return lo, hi
 
 
-@jit(parallel=True)
+@jit
 def im2col(x, kh, kw, sh, sw, ph, pw, cols):
     """Fill ``cols (C*kh*kw, N*H'*W')`` from ``x (N, C, H, W)``: ``cols[(c*kh+i)*kw+j, n*P + oh*W' + ow] =
     xpad[n, c, oh*sh + i, ow*sw + j]``, zero where the window reaches into the padding."""
@@ -55,7 +55,7 @@ def im2col(x, kh, kw, sh, sw, ph, pw, cols):
     Wo = (W + 2 * pw - kw) // sw + 1
     P = Ho * Wo
     zero = x.dtype.type(0)
-    for n in prange(N):
+    for n in range(N):
         for c in range(C):
             for i in range(kh):
                 oh_lo, oh_hi = _valid_range(Ho, H, i - ph, sh)
@@ -78,7 +78,7 @@ def im2col(x, kh, kw, sh, sw, ph, pw, cols):
                             cols[row, start + ow] = zero
 
 
-@jit(parallel=True)
+@jit
 def col2im(cols, kh, kw, sh, sw, ph, pw, dx):
     """Adjoint of :func:`im2col`: ``dx = 0``, then every ``cols`` entry is added to the input cell it was
     copied from (entries that came from the padding are dropped). ``dx (N, C, H, W)`` gives the geometry."""
@@ -86,7 +86,7 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, dx):
     Ho = (H + 2 * ph - kh) // sh + 1
     Wo = (W + 2 * pw - kw) // sw + 1
     P = Ho * Wo
-    for n in prange(N):
+    for n in range(N):
         for c in range(C):
             for ih in range(H):
                 for iw in range(W):
@@ -103,12 +103,12 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, dx):
                             dx[n, c, ih, ow * sw + j - pw] += cols[row, start + ow]
 
 
-@jit(parallel=True)
+@jit
 def _gemm_to_nchw(gemm, b, out):
     """``out[n, f, :, :] = gemm[f, n*P:(n+1)*P] + b[f]`` for ``gemm (F, N*P)``, ``out (N, F, H', W')``."""
     N, F, Ho, Wo = out.shape
     P = Ho * Wo
-    for n in prange(N):
+    for n in range(N):
         for f in range(F):
             bias = b[f]
             for oh in range(Ho):
@@ -116,26 +116,35 @@ def _gemm_to_nchw(gemm, b, out):
                     out[n, f, oh, ow] = gemm[f, n * P + oh * Wo + ow] + bias
 
 
-@jit(parallel=True)
-def _nchw_to_gemm(dout, dout2):
-    """``dout2[f, n*P + p] = dout[n, f, p]`` for ``dout (N, F, H', W')``, ``dout2 (F, N*P)``."""
+@jit
+def _sum_run(a, start, n):
+    """``sum(a[start : start + n])`` for 1-D ``a`` with four accumulators (no fastmath, so LLVM would
+    otherwise add one element at a time along a single dependency chain)."""
+    s0 = s1 = s2 = s3 = a.dtype.type(0)
+    stop4 = start + n - n % 4
+    for p in range(start, stop4, 4):
+        s0 += a[p]
+        s1 += a[p + 1]
+        s2 += a[p + 2]
+        s3 += a[p + 3]
+    for p in range(stop4, start + n):
+        s0 += a[p]
+    return (s0 + s1) + (s2 + s3)
+
+
+@jit
+def _nchw_to_gemm(dout, dout2, db):
+    """``dout2[f, n*P + p] = dout[n, f, p]`` for ``dout (N, F, H', W')``, ``dout2 (F, N*P)``, and
+    ``db[f] = sum_{n, p} dout[n, f, p]`` from the rows of ``dout2``."""
     N, F, Ho, Wo = dout.shape
     P = Ho * Wo
-    for n in prange(N):
+    for n in range(N):
         for f in range(F):
             for oh in range(Ho):
                 for ow in range(Wo):
                     dout2[f, n * P + oh * Wo + ow] = dout[n, f, oh, ow]
-
-
-@jit
-def _row_sums(a, out):
-    """``out = a.sum(axis=1)`` for a 2-D ``a``."""
-    for f in range(a.shape[0]):
-        s = a.dtype.type(0)
-        for p in range(a.shape[1]):
-            s += a[f, p]
-        out[f] = s
+    for f in range(F):
+        db[f] = _sum_run(dout2[f], 0, N * P)
 
 
 @jit
@@ -159,8 +168,7 @@ def conv_backward(dout, cols, W, alpha, sh, sw, ph, pw, dout2, dcols, dW, db, dx
     """
     F, C, kh, kw = W.shape
     K = C * kh * kw
-    _nchw_to_gemm(dout, dout2)
-    _row_sums(dout2, db)
+    _nchw_to_gemm(dout, dout2, db)
     dW2 = dW.reshape(F, K)
     np.dot(dout2, cols.T, dW2)
     if alpha != 0.0:

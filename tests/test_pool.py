@@ -124,7 +124,7 @@ def test_maxpool_propagates_nan():
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     x[0, 0, 0, 1] = np.nan
     out, argmax = run_maxpool(x, 2, 2, 2, 2)
-    assert np.isnan(out[0, 0, 0, 0]) and argmax[0, 0, 0, 0] == 1
+    assert np.isnan(out[0, 0, 0, 0]) and argmax[0, 0, 0, 0] == 1  # the only NaN of its window
     assert out[0, 0, 1, 1] == 15.0
 
 
@@ -189,3 +189,12 @@ def test_pool2d_build_rejects_window_larger_than_input():
         L.MaxPool2D(3).build((1, 2, 5), np.float64)
     with pytest.raises(ValueError, match=r"\(C, H, W\)"):
         L.AvgPool2D(2).build((4, 4), np.float64)
+
+
+@pytest.mark.parametrize("pool_size", [2, 3], ids=["pool2_unrolled", "pool3_general"])
+def test_maxpool_nan_wins_over_numbers_and_the_last_nan_is_recorded(pool_size):
+    x = np.zeros((1, 1, pool_size, pool_size))
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan
+    x[0, 0, 1, 1] = 7.0
+    out, argmax = run_maxpool(x, pool_size, pool_size, 1, 1)
+    assert np.isnan(out[0, 0, 0, 0]) and argmax[0, 0, 0, 0] == pool_size  # cell (1, 0)
