@@ -18,7 +18,9 @@ reported epoch loss is ``sum_B |B| L_B / n`` (``loss_curve_``), with the squared
 over outputs as scikit-learn reports it.
 """
 import copy
+import math
 import numbers
+import threading
 import warnings
 
 import numpy as np
@@ -31,7 +33,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted, validate_data
 
 from .losses import LOSSES
 from .network import Sequential
@@ -52,8 +54,80 @@ class _NonFiniteError(ArithmeticError):
     """Raised inside the solver loop when the loss or the weights stop being finite."""
 
 
+#: Guards the (rare) rebuild of an estimator's network from ``coefs_``, so threads predicting at once on a freshly
+#: unpickled model build it once; the prediction path itself holds no shared scratch buffers.
+_NET_LOCK = threading.RLock()
+
+
+def _fastnn_version():
+    import fastnn  # the package is fully imported by the time an estimator is pickled or unpickled
+
+    return fastnn.__version__
+
+
+def _check_features(X, estimator):
+    """Reject, with an actionable message, feature matrices that ``validate_data`` would reject obscurely or
+    convert silently: 3-D or higher arrays, strings (numeric-looking strings included) and complex numbers."""
+    if sp.issparse(X):
+        return
+    name = type(estimator).__name__
+    ndim = getattr(X, "ndim", None)
+    if ndim is not None and ndim > 2:
+        raise ValueError(
+            f"{name} expects X of shape (n_samples, n_features), got a {ndim}-D array of shape {X.shape}; "
+            "flatten each sample with X.reshape(len(X), -1) (or use CNNClassifier for images)."
+        )
+    # numpy arrays have one dtype, DataFrames one per column; lists are left to validate_data
+    dtypes = list(X.dtypes) if hasattr(X, "dtypes") and not hasattr(X, "dtype") else [getattr(X, "dtype", None)]
+    kinds = {getattr(dtype, "kind", None) for dtype in dtypes}
+    if "c" in kinds:
+        raise ValueError(
+            f"Complex data not supported: {name} trains on real numbers, got complex values in X; pass X.real, "
+            "np.abs(X), or the real and imaginary parts as separate features."
+        )
+    if kinds & {"U", "S"} or ("O" in kinds and _holds_strings(X)):
+        raise TypeError(
+            f"{name} needs numeric features, got strings in X; encode categorical columns first (e.g. "
+            "sklearn.preprocessing.OneHotEncoder or OrdinalEncoder in a ColumnTransformer), or convert numbers "
+            "stored as text with X.astype(float)."
+        )
+
+
+def _check_lengths(X, y):
+    try:
+        n_X, n_y = _num_samples(X), _num_samples(y)
+    except TypeError:
+        return  # not array-like: validate_data says so
+    if n_X != n_y:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: X has {n_X} rows but y has {n_y}; pass "
+            "one target per row of X (were X and y filtered or split separately?)."
+        )
+
+
+def _holds_strings(X):
+    values = X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else np.asarray(X, dtype=object)
+    return any(isinstance(v, (str, bytes)) for v in values.ravel())
+
+
 def _dtype(value):
     return np.dtype(value).type
+
+
+def _writable(a):
+    return a if not isinstance(a, np.ndarray) or a.flags.writeable else np.array(a)
+
+
+def _dropout_rng_state(net):
+    """The bit-generator states of the network's dropout layers (their masks continue from there)."""
+    return [layer._rng.bit_generator.state for layer in net.layers if hasattr(layer, "_rng")]
+
+
+def _set_dropout_rng_state(net, states):
+    layers = [layer for layer in net.layers if hasattr(layer, "_rng")]
+    if len(layers) == len(states):
+        for layer, state in zip(layers, states):
+            layer._rng.bit_generator.state = state
 
 
 class BaseNeuralNetwork(BaseEstimator):
@@ -102,27 +176,58 @@ class BaseNeuralNetwork(BaseEstimator):
 
     # ------------------------------------------------------------------ pickling and snapshots
     def __getstate__(self):
+        """Hyperparameters, fitted arrays, the optimizer's state (step count, learning rate, moment buffers) and
+        the dropout generators' states: everything ``partial_fit`` needs to continue exactly, and no code
+        objects (the network is rebuilt from ``coefs_`` on first use)."""
         state = super().__getstate__()
         state = dict(state)
-        state.pop("_net", None)
+        net = state.pop("_net", None)
+        if net is not None:
+            rng_state = _dropout_rng_state(net)
+            if rng_state:
+                state["_dropout_rng_state"] = rng_state
         opt = state.pop("_optimizer", None)
         if opt is not None:
             state["_optimizer_state"] = {"t": opt.t, "lr": opt.lr, "state": opt.state}
+        state["_fastnn_version"] = _fastnn_version()
         return state
 
     def __setstate__(self, state):
         state = dict(state)
+        version = state.pop("_fastnn_version", "unknown")
+        if version != _fastnn_version():
+            from .exceptions import InconsistentVersionWarning
+
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_fastnn_version=_fastnn_version(),
+                    original_fastnn_version=version,
+                ),
+                stacklevel=2,
+            )
         opt_state = state.pop("_optimizer_state", None)
+        # Arrays updated in place later must be writable (joblib.load(mmap_mode='r') gives read-only memmaps).
+        if isinstance(state.get("_best_params"), np.ndarray):
+            state["_best_params"] = _writable(state["_best_params"])
         super().__setstate__(state)
         if opt_state is not None:
             opt = self._make_optimizer(opt_state["lr"])
-            opt.t, opt.state = opt_state["t"], opt_state["state"]
+            buffers = opt_state["state"]
+            if buffers is not None:
+                buffers = [[_writable(b) for b in per_param] for per_param in buffers]
+            opt.t, opt.state = opt_state["t"], buffers
             self._optimizer = opt
 
     def _snapshot(self):
-        """Deep copy of every fitted / private attribute (the network itself is rebuilt from ``coefs_``)."""
+        """Deep copy of every fitted / private attribute (the network itself is rebuilt from ``coefs_``, its
+        dropout generators from the state saved here)."""
         params = set(self.get_params(deep=False))
-        return {k: copy.deepcopy(v) for k, v in vars(self).items() if k not in params and k != "_net"}
+        snapshot = {k: copy.deepcopy(v) for k, v in vars(self).items() if k not in params and k != "_net"}
+        net = getattr(self, "_net", None)
+        if net is not None and _dropout_rng_state(net):
+            snapshot["_dropout_rng_state"] = _dropout_rng_state(net)
+        return snapshot
 
     def _restore(self, snapshot):
         params = set(self.get_params(deep=False))
@@ -139,8 +244,11 @@ class BaseNeuralNetwork(BaseEstimator):
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
-        if any(int(s) <= 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be > 0 integers (one width per hidden layer), got {sizes}; pass e.g. "
+                "(100,) or (64, 32), or () for no hidden layer."
+            )
         return [int(s) for s in sizes]
 
     def _build_network(self, n_features, n_outputs, seed):
@@ -159,14 +267,24 @@ class BaseNeuralNetwork(BaseEstimator):
         """The ``Sequential`` behind ``coefs_``/``intercepts_``, rebuilt (and rebound) when they were replaced
         (after unpickling, a restore, or a user assigning new arrays)."""
         net = getattr(self, "_net", None)
-        if net is not None:
-            layers = [layer for layer in net.layers if layer.params]
-            if (
-                net.dtype == np.dtype(self._np_dtype)
-                and len(layers) == len(self.coefs_) == len(self.intercepts_)
-                and all(l.params[0] is c and l.params[1] is b for l, c, b in zip(layers, self.coefs_, self.intercepts_))
-            ):
-                return net
+        if net is not None and self._owns_params(net):
+            return net
+        with _NET_LOCK:
+            net = getattr(self, "_net", None)
+            if net is not None and self._owns_params(net):
+                return net  # another thread rebuilt it meanwhile
+            return self._rebuild_network()
+
+    def _owns_params(self, net):
+        layers = [layer for layer in net.layers if layer.params]
+        coefs, intercepts = self.coefs_, self.intercepts_
+        return (
+            net.dtype == np.dtype(self._np_dtype)
+            and len(layers) == len(coefs) == len(intercepts)
+            and all(l.params[0] is c and l.params[1] is b for l, c, b in zip(layers, coefs, intercepts))
+        )
+
+    def _rebuild_network(self):
         net = self._build_network(self.n_features_in_, self.n_outputs_, getattr(self, "_seed", 0))
         layers = [layer for layer in net.layers if layer.params]
         if len(layers) != len(self.coefs_) or any(
@@ -180,8 +298,11 @@ class BaseNeuralNetwork(BaseEstimator):
         for layer, c, b in zip(layers, self.coefs_, self.intercepts_):
             layer.params[0][...] = c
             layer.params[1][...] = b
-        self._net = net
+        rng_state = self.__dict__.pop("_dropout_rng_state", None)
+        if rng_state is not None:
+            _set_dropout_rng_state(net, rng_state)
         self._expose_params(net)
+        self._net = net
         return net
 
     def _make_optimizer(self, lr):
@@ -210,8 +331,26 @@ class BaseNeuralNetwork(BaseEstimator):
                     buf *= buf.dtype.type(old / lr)
         opt.lr = float(lr)
 
+    def _validate_sample_weight(self, sample_weight, X):
+        """``sample_weight`` as a ``(n_samples,)`` array of the estimator's dtype: finite, non-negative (a
+        negative weight would reward errors, making the objective unbounded below) and not all zero."""
+        n = X.shape[0]
+        sample_weight = np.asarray(sample_weight)
+        if sample_weight.ndim != 0 and sample_weight.shape != (n,):
+            raise ValueError(
+                f"sample_weight has shape {sample_weight.shape} but X has {n} samples; pass one weight per "
+                f"sample, an array of shape ({n},)."
+            )
+        if sample_weight.ndim != 0 and n and not np.any(sample_weight):
+            raise ValueError(
+                "sample_weight is zero for every sample, so there is nothing to fit; give the samples to learn "
+                "from a positive weight (or drop sample_weight)."
+            )
+        return _check_sample_weight(sample_weight, X, dtype=self._np_dtype, ensure_non_negative=True)
+
     # ------------------------------------------------------------------ forward for prediction
     def _check_input(self, X):
+        _check_features(X, self)
         return validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=self._np_dtype, order="C", reset=False
         )
@@ -238,10 +377,16 @@ class BaseNeuralNetwork(BaseEstimator):
         except _NonFiniteError as exc:
             self._restore(snapshot)
             action = "partial_fit" if incremental else "fit"
+            if self.solver == "lbfgs":
+                remedy = "the input data may contain large values: scale the inputs (e.g. StandardScaler) or increase alpha"
+            else:
+                remedy = (
+                    "the input data may contain large values or the step size is too large: scale the inputs (e.g. "
+                    "StandardScaler) or lower learning_rate_init"
+                )
             raise ValueError(
-                f"{type(self).__name__}.{action} stopped: {exc}. The input data may contain large values or the "
-                "step size is too large: scale the inputs (e.g. StandardScaler) or lower learning_rate_init. "
-                "The estimator was left exactly as it was before this call."
+                f"{type(self).__name__}.{action} stopped: {exc}; {remedy}. The estimator was left exactly as it "
+                "was before this call."
             ) from None
         except BaseException:
             self._restore(snapshot)
@@ -250,6 +395,8 @@ class BaseNeuralNetwork(BaseEstimator):
 
     def _fit_impl(self, X, y, sample_weight, incremental, classes):
         self._hidden_sizes_check()
+        _check_features(X, self)
+        _check_lengths(X, y)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y, sample_weight, stratify = self._validate_fit_data(X, y, sample_weight, incremental, first_pass, classes)
         n_samples, n_features = X.shape
@@ -312,6 +459,7 @@ class BaseNeuralNetwork(BaseEstimator):
             flat[...] = x
             grad64 = np.zeros(flat.shape, np.float64)  # fresh: scipy keeps the returned gradient
             loss = 0.0
+            penalised = False
             for start in range(0, n, chunk):
                 stop = min(start + chunk, n)
                 xb = X[start:stop]
@@ -320,8 +468,9 @@ class BaseNeuralNetwork(BaseEstimator):
                 w_c = float(stop - start if wb is None else np.sum(wb, dtype=np.float64))
                 if w_c <= 0:
                     continue
-                # The penalty rides on the first chunk: (w_c / W) * alpha / w_c == alpha / W.
-                net.l2 = alpha / w_c if start == 0 else 0.0
+                # The penalty rides on the first chunk with weight: (w_c / W) * alpha / w_c == alpha / W.
+                net.l2 = 0.0 if penalised else alpha / w_c
+                penalised = True
                 part = net.loss_and_grad(xb.reshape(stop - start, *shape), Y[start:stop], wb)
                 frac = w_c / total_w
                 loss += frac * part
@@ -386,8 +535,10 @@ class BaseNeuralNetwork(BaseEstimator):
             accumulated = self._run_epoch(net, X, Y, sample_weight, order, batch_size, buffers)
             self.n_iter_ += 1
             self.loss_ = accumulated / n_samples
-            if not np.isfinite(self.loss_):
-                raise _NonFiniteError(f"the training loss became non-finite at iteration {self.n_iter_}")
+            # Each step's loss is checked in _run_epoch; a last step that overflows the weights while its loss
+            # (computed before the update) was finite is caught here, in the same epoch.
+            if not np.isfinite(net.flat_params).all():
+                raise _NonFiniteError(f"the parameter weights became non-finite (inf or NaN) at iteration {self.n_iter_}")
             self.t_ += n_samples
             self.loss_curve_.append(self.loss_)
             if self.verbose:
@@ -435,6 +586,7 @@ class BaseNeuralNetwork(BaseEstimator):
         shape = self._input_shape(X.shape[1])
         n = X.shape[0]
         total = 0.0
+        epoch = self.n_iter_ + 1
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             m = stop - start
@@ -452,8 +604,16 @@ class BaseNeuralNetwork(BaseEstimator):
             else:
                 wb = wbuf[:m]
                 np.take(sample_weight, idx, out=wb, mode="clip")
-                net.l2 = alpha / float(wb.sum(dtype=np.float64))
+                w_sum = float(wb.sum(dtype=np.float64))
+                if w_sum <= 0.0:
+                    continue  # a batch of zero-weight samples carries no data: no step (and no 0/0 loss)
+                net.l2 = alpha / w_sum
             loss = net.loss_and_grad(xb.reshape(m, *shape), yb, wb)
+            if not math.isfinite(loss):
+                raise _NonFiniteError(
+                    f"the training loss became non-finite (inf or NaN) at iteration {epoch}, mini-batch "
+                    f"{start // batch_size + 1}"
+                )
             if scale != 1.0:
                 penalty = net.penalty()
                 loss = (loss - penalty) * scale + penalty

@@ -17,7 +17,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets, type_of_target
 from sklearn.utils.multiclass import unique_labels
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import validate_data
 
 import numbers
 
@@ -74,8 +74,14 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
     def _validate_fit_data(self, X, y, sample_weight, incremental, first_pass, classes):
         dtype = self._np_dtype
         if incremental and _check_partial_fit_first_call(self, classes):
+            multilabel = type_of_target(y).startswith("multilabel")
+            if not multilabel and len(self.classes_) < 2:
+                raise ValueError(
+                    f"partial_fit needs at least 2 classes in `classes`, got {list(classes)}; pass every label "
+                    "the model should predict on the first call."
+                )
             self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y if type_of_target(y).startswith("multilabel") else classes)
+            self._label_binarizer.fit(y if multilabel else classes)
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=dtype, order="C", reset=first_pass
         )
@@ -86,6 +92,12 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
+            if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes to learn from, but y holds only one "
+                    f"class ({self.classes_.tolist()[0]!r}); check the labels, or use partial_fit(X, y, classes=[...]) "
+                    "to declare all classes up front."
+                )
         else:
             found = unique_labels(y)
             if self.warm_start:
@@ -95,9 +107,14 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
                         f"fit. Previously got {self.classes_}, `y` has {found}"
                     )
             elif len(np.setdiff1d(found, self.classes_, assume_unique=True)):
-                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {found}.")
+                unseen = np.setdiff1d(found, self.classes_, assume_unique=True)
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`: {unseen.tolist()}. `self.classes_` has {self.classes_}. "
+                    "partial_fit can only learn the classes declared in the first call's classes=...; refit "
+                    "from scratch with all labels in classes=, or drop the samples with unknown labels."
+                )
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+            sample_weight = self._validate_sample_weight(sample_weight, X)
         if self.class_weight is not None:
             if incremental and self.class_weight == "balanced":
                 raise ValueError(
@@ -129,8 +146,23 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
             correct = np.all((logits > 0) == (Y > 0.5), axis=1)
         return float(np.average(correct, weights=sample_weight))
 
-    def _proba(self, X):
+    def _finite_logits(self, X):
+        """float64 logits for ``X``, clipped to ``[-1e300, 1e300]``: an infinite logit (an input so large that the
+        network overflows) keeps its limit probability instead of turning into NaN; a NaN logit (inf - inf inside
+        the network) has no limit and raises."""
         z = self._logits(self._check_input(X)).astype(np.float64)
+        nan_rows = np.flatnonzero(np.isnan(z).any(axis=1))
+        if nan_rows.size:
+            raise ValueError(
+                f"{type(self).__name__}: the network output is NaN for {nan_rows.size} sample(s) (first: row "
+                f"{nan_rows[0]}), whose features are too large for dtype={np.dtype(self._np_dtype).name}; scale the "
+                "inputs as during fit (e.g. StandardScaler) or use dtype='float64'."
+            )
+        # +-1e300 keeps every difference of two logits finite, so softmax's max-shift cannot overflow either
+        return np.clip(z, -1e300, 1e300, out=z)
+
+    def _proba(self, X):
+        z = self._finite_logits(X)
         if self.out_activation_ == "softmax":
             return scipy.special.softmax(z, axis=1)
         return scipy.special.expit(z)
@@ -155,9 +187,11 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
         return p
 
     def predict_log_proba(self, X):
-        """``log(predict_proba(X))``."""
+        """``log(predict_proba(X))`` exactly (scikit-learn's contract), ``-inf`` where a probability underflows
+        to 0, without a divide-by-zero warning."""
         p = self.predict_proba(X)
-        return np.log(p, out=p)
+        with np.errstate(divide="ignore"):
+            return np.log(p, out=p)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -197,7 +231,7 @@ class NeuralNetRegressorHead(RegressorMixin, BaseNeuralNetwork):
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError("loss='poisson' requires non-negative targets y (counts or rates); got negative values.")
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+            sample_weight = self._validate_sample_weight(sample_weight, X)
         Y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=dtype)
         if not first_pass and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, the model was fitted with {self.n_outputs_}.")

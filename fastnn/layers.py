@@ -6,7 +6,8 @@ and never writes into ``dout``. ``forward(training=True)`` caches what backward 
 reused across batches (kept at the largest batch size seen, sliced for smaller ones); ``training=False``
 allocates its output and caches nothing, so inference is thread-safe.
 
-Inputs of any layout and dtype are accepted; kernels always receive C-contiguous arrays of the layer's dtype.
+Inputs of any layout and dtype are accepted; kernels always receive C-contiguous, aligned, writable arrays of the
+layer's dtype.
 """
 import numpy as np
 
@@ -55,6 +56,10 @@ class Layer:
         if self.dtype is None:
             raise RuntimeError(f"{type(self).__name__} is not built: call build(input_shape, dtype, rng) first.")
         x = np.ascontiguousarray(x, dtype=self.dtype)
+        if not (x.flags.writeable and x.flags.aligned):
+            # Numba types read-only (e.g. memmapped) and unaligned arrays separately: copy instead of compiling
+            # every kernel once more for them.
+            x = x.copy()
         if x.shape[1:] != self.input_shape:
             raise ValueError(
                 f"{type(self).__name__} expects input of shape (N, {', '.join(map(str, self.input_shape))}), "
@@ -253,7 +258,7 @@ class Flatten(Layer):
 
     def forward(self, x, training=False):
         x = self._input(x)
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], *self.output_shape)  # not -1: an empty batch has no size to infer from
 
     def backward(self, dout):
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
