@@ -78,7 +78,8 @@ class Sequential:
     def penalty(self):
         if not self.l2:
             return 0.0
-        return 0.5 * self.l2 * sum(float(np.dot(p.reshape(-1), p.reshape(-1))) for p in self._penalized)
+        with np.errstate(over="ignore"):  # diverging weights: inf here, reported by the caller's finiteness check
+            return 0.5 * self.l2 * sum(float(np.dot(p.reshape(-1), p.reshape(-1))) for p in self._penalized)
 
     def loss_and_grad(self, X, y, sample_weight=None):
         """Objective on a batch; fills ``flat_grads`` with its gradient."""

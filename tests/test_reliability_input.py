@@ -79,6 +79,7 @@ BAD_FIT_INPUT = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # the 1e39 -> float32 case
 @pytest.mark.parametrize("case", sorted(BAD_FIT_INPUT))
 def test_bad_fit_input_raises_actionable_error(case, data):
     cls, fx, fy, exc, match = BAD_FIT_INPUT[case]
@@ -238,6 +239,7 @@ def _variant(name, X, tmp_path_factory):
     return _memmap(X, tmp_path_factory) if name == "joblib_memmap" else VARIANTS[name](X)
 
 
+@pytest.mark.filterwarnings("ignore:X has feature names:UserWarning")  # the model was fitted on an ndarray
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_odd_input_predicts_exactly_as_clean_input(name, fitted, data, tmp_path_factory):
     X, _ = data
