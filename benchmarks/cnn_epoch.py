@@ -10,6 +10,10 @@ multiply-adds of the convolutions and the dense layer (forward, dW and dx; no dx
     python benchmarks/cnn_epoch.py --repeats 3 --no-torch
     python benchmarks/cnn_epoch.py --layers        # + per-layer forward/backward seconds for one epoch
     python benchmarks/cnn_epoch.py --profile       # + cProfile of one fastnn epoch
+    python benchmarks/cnn_epoch.py --threads 1     # BLAS and torch limited to one thread each
+
+On a 2-core machine shared with other processes, 2-thread GEMMs (OpenBLAS and torch alike) can lose 10x
+while waiting for a descheduled thread; ``--threads 1`` gives stable numbers for both libraries.
 
 PyTorch is optional (``pip install torch``); it is never a dependency of fastnn.
 """
@@ -126,7 +130,12 @@ def main():
     parser.add_argument("--no-torch", action="store_true", help="time fastnn only")
     parser.add_argument("--layers", action="store_true", help="print a per-layer breakdown of one epoch")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one fastnn epoch")
+    parser.add_argument("--threads", type=int, default=None, help="limit BLAS and torch to this many threads")
     args = parser.parse_args()
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)  # kept for the whole run
 
     X, y = make_data()
     rng = np.random.default_rng(1)
@@ -135,6 +144,8 @@ def main():
         try:
             import torch
 
+            if args.threads is not None:
+                torch.set_num_threads(args.threads)
             runners["torch"] = (torch_epoch, torch_model())
             print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
         except ImportError:
