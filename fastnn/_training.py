@@ -73,10 +73,7 @@ def _check_features(X, estimator):
     name = type(estimator).__name__
     ndim = getattr(X, "ndim", None)
     if ndim is not None and ndim > 2:
-        raise ValueError(
-            f"{name} expects X of shape (n_samples, n_features), got a {ndim}-D array of shape {X.shape}; "
-            "flatten each sample with X.reshape(len(X), -1) (or use CNNClassifier for images)."
-        )
+        raise ValueError(f"{name} got a {ndim}-D X of shape {X.shape}; it expects X of shape {estimator._X_shape_hint}.")
     # numpy arrays have one dtype, DataFrames one per column; lists are left to validate_data
     dtypes = list(X.dtypes) if hasattr(X, "dtypes") and not hasattr(X, "dtype") else [getattr(X, "dtype", None)]
     kinds = {getattr(dtype, "kind", None) for dtype in dtypes}
@@ -158,6 +155,12 @@ class BaseNeuralNetwork(BaseEstimator):
         "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
     }
+
+    #: How X must look, with the fix, for the error on arrays of 3 or more dimensions (subclasses that take
+    #: images override it).
+    _X_shape_hint = (
+        "(n_samples, n_features); flatten each sample with X.reshape(len(X), -1) (or use CNNClassifier for images)"
+    )
 
     # ------------------------------------------------------------------ hooks (overridden by subclasses)
     def _make_layers(self, n_features, n_outputs):

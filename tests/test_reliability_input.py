@@ -63,8 +63,9 @@ BAD_FIT_INPUT = {
     "empty_X": (MLPClassifier, lambda X: X[:0], lambda y: y[:0], ValueError, "0 sample"),
     "1d_X": (MLPClassifier, lambda X: X[:, 0], None, ValueError, "(?s)Expected 2D array.*Reshape your data"),
     "3d_X": (MLPClassifier, lambda X: X.reshape(60, 2, 2), None, ValueError,
-             r"expects X of shape \(n_samples, n_features\), got a 3-D array.*X.reshape\(len\(X\), -1\)"),
-    "3d_X_regressor": (MLPRegressor, lambda X: X.reshape(60, 2, 2), None, ValueError, "got a 3-D array"),
+             r"got a 3-D X of shape \(60, 2, 2\); it expects X of shape \(n_samples, n_features\); flatten "
+             r"each sample with X.reshape\(len\(X\), -1\)"),
+    "3d_X_regressor": (MLPRegressor, lambda X: X.reshape(60, 2, 2), None, ValueError, "got a 3-D X"),
     "numeric_strings_X": (MLPClassifier, lambda X: X.astype(str), None, TypeError,
                           "needs numeric features, got strings.*OneHotEncoder.*astype\\(float\\)"),
     "object_strings_X": (MLPClassifier, lambda X: np.where(X > 2, "a", "b").astype(object), None, TypeError,
@@ -94,7 +95,7 @@ def test_predict_with_wrong_n_features_or_bad_X_raises(fitted, data):
     X, _ = data
     with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 4 features"):
         fitted.predict(X[:, :3])
-    with pytest.raises(ValueError, match="got a 3-D array"):
+    with pytest.raises(ValueError, match="got a 3-D X"):
         fitted.predict_proba(X.reshape(60, 2, 2))
     with pytest.raises(ValueError, match="Input X contains NaN"):
         fitted.predict(_with(X, 0, 0, np.nan))
