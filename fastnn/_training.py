@@ -36,6 +36,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted, validate_data
 
 from .losses import LOSSES
+from ._progress import EpochBar
 from .network import Sequential
 from .optimizers import OPTIMIZERS
 
@@ -154,6 +155,7 @@ class BaseNeuralNetwork(BaseEstimator):
         "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
         "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "progress_bar": ["boolean"],
     }
 
     #: How X must look, with the fix, for the error on arrays of 3 or more dimensions (subclasses that take
@@ -353,6 +355,22 @@ class BaseNeuralNetwork(BaseEstimator):
 
     # ------------------------------------------------------------------ forward for prediction
     def _check_input(self, X):
+        """``X`` validated for prediction. A clean input - a 2-D float ndarray with ``n_features_in_`` columns,
+        for a model fitted without feature names, whose sum is finite (so every entry is) - is only converted
+        to the model's C-contiguous dtype, which is all ``validate_data`` would do; anything else goes through
+        ``validate_data`` and its errors. This keeps one-row predictions an order of magnitude faster."""
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype.kind == "f"
+            and X.shape[0] > 0
+            and X.shape[1] == getattr(self, "n_features_in_", -1)
+            and not hasattr(self, "feature_names_in_")
+        ):
+            converted = np.ascontiguousarray(X, dtype=self._np_dtype)
+            with np.errstate(over="ignore", invalid="ignore"):  # a non-finite sum only means: validate fully
+                if np.isfinite(converted.sum()):
+                    return converted
         _check_features(X, self)
         return validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=self._np_dtype, order="C", reset=False
@@ -410,7 +428,11 @@ class BaseNeuralNetwork(BaseEstimator):
         if self.solver == "lbfgs":
             self._fit_lbfgs(net, X, Y, sample_weight)
         else:
-            self._fit_stochastic(net, X, Y, sample_weight, stratify, rs, incremental)
+            self._progress = EpochBar(1 if incremental else self.max_iter, self.progress_bar, type(self).__name__)
+            try:
+                self._fit_stochastic(net, X, Y, sample_weight, stratify, rs, incremental)
+            finally:
+                self.__dict__.pop("_progress").close()
         if not np.isfinite(net.flat_params).all():
             raise _NonFiniteError("the solver produced non-finite parameter weights")
 
@@ -545,11 +567,12 @@ class BaseNeuralNetwork(BaseEstimator):
             self.t_ += n_samples
             self.loss_curve_.append(self.loss_)
             if self.verbose:
-                print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                self._print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
             if early_stopping:
                 self._update_validation(net, X_val, Y_val, sw_val, val_loss)
             else:
                 self._update_training_loss()
+            self._progress.update(self.loss_, self.validation_scores_[-1] if early_stopping else None)
             if self.solver == "sgd" and self.learning_rate == "invscaling":
                 self._set_learning_rate(float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t)
             if self._no_improvement_count > self.n_iter_no_change:
@@ -650,7 +673,7 @@ class BaseNeuralNetwork(BaseEstimator):
         self.validation_loss_curve_.append(float(vloss) * scale)
         self.validation_scores_.append(score)
         if self.verbose:
-            print("Validation score: %f" % score)
+            self._print("Validation score: %f" % score)
         if score < self.best_validation_score_ + self.tol:
             self._no_improvement_count += 1
         else:
@@ -670,17 +693,26 @@ class BaseNeuralNetwork(BaseEstimator):
     def _trigger_stopping(self, msg):
         if self.solver != "sgd" or self.learning_rate != "adaptive":
             if self.verbose:
-                print(msg + " Stopping.")
+                self._print(msg + " Stopping.")
             return True
         lr = float(self._optimizer.lr)
         if lr <= 1e-6:
             if self.verbose:
-                print(msg + " Learning rate too small. Stopping.")
+                self._print(msg + " Learning rate too small. Stopping.")
             return True
         self._set_learning_rate(lr / 5.0)
         if self.verbose:
-            print(msg + " Setting learning rate to %f" % self._optimizer.lr)
+            self._print(msg + " Setting learning rate to %f" % self._optimizer.lr)
         return False
 
+    def _print(self, line):
+        """A ``verbose`` line, written above the progress bar when one is shown."""
+        bar = self.__dict__.get("_progress")
+        if bar is None:
+            print(line)
+        else:
+            bar.write(line)
+
     def _check_fitted(self):
-        check_is_fitted(self, "coefs_")
+        if "coefs_" not in self.__dict__:  # the common, fitted case costs one dict lookup
+            check_is_fitted(self, "coefs_")

@@ -40,7 +40,7 @@ class CNNClassifier(NeuralNetClassifierHead):
         single-channel square image, otherwise ``1 x 1 x n_features`` (a 1-D signal).
 
     All other parameters (``activation``, ``solver``, ``alpha``, ``batch_size``, ``learning_rate*``,
-    ``max_iter``, ``early_stopping``, ``dtype``, ``dropout``, ``class_weight``, ...) mean what they mean in
+    ``max_iter``, ``early_stopping``, ``dtype``, ``dropout``, ``class_weight``, ``progress_bar``, ...) mean what they mean in
     ``fastnn.MLPClassifier``. Fitted attributes are those of ``MLPClassifier`` plus ``input_shape_``;
     ``coefs_[i]`` has shape ``(filters, C, kh, kw)`` for convolutions and ``(fan_in, fan_out)`` for dense layers.
     """
@@ -89,6 +89,7 @@ class CNNClassifier(NeuralNetClassifierHead):
         dropout=0.0,
         class_weight=None,
         weight_decay=0.01,
+        progress_bar=False,
     ):
         self.conv_layers = conv_layers
         self.pool_size = pool_size
@@ -120,6 +121,7 @@ class CNNClassifier(NeuralNetClassifierHead):
         self.dropout = dropout
         self.class_weight = class_weight
         self.weight_decay = weight_decay
+        self.progress_bar = progress_bar
 
     # ------------------------------------------------------------------ images in, rows out
     @staticmethod

@@ -22,6 +22,8 @@ from sklearn.utils.validation import validate_data
 import numbers
 
 from ._training import STOCHASTIC_SOLVERS, BaseNeuralNetwork
+from .kernels import activations as _act
+from .kernels import softmax as _softmax
 from .layers import ACTIVATIONS, Dense, Dropout
 
 
@@ -151,6 +153,9 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
         network overflows) keeps its limit probability instead of turning into NaN; a NaN logit (inf - inf inside
         the network) has no limit and raises."""
         z = self._logits(self._check_input(X)).astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(z.sum()):
+                return z  # no inf or NaN anywhere (their sum would not be finite)
         nan_rows = np.flatnonzero(np.isnan(z).any(axis=1))
         if nan_rows.size:
             raise ValueError(
@@ -162,10 +167,13 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
         return np.clip(z, -1e300, 1e300, out=z)
 
     def _proba(self, X):
+        """float64 probabilities (softmax rows, or independent logistic outputs) from the network's logits."""
         z = self._finite_logits(X)
         if self.out_activation_ == "softmax":
-            return scipy.special.softmax(z, axis=1)
-        return scipy.special.expit(z)
+            _softmax.softmax(z, z)
+        else:
+            _act.activation_forward(z.reshape(-1), _act.LOGISTIC, 0.0, z.reshape(-1))
+        return z
 
     def predict(self, X):
         """Predicted classes: ``(n_samples,)``, or the indicator matrix ``(n_samples, n_labels)`` for
@@ -295,6 +303,9 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
         ``n_samples / (n_classes * bincount(y))``; not available in ``partial_fit``).
     weight_decay : float, default=0.01
         Decoupled weight decay of ``solver='adamw'`` (``p -= lr * weight_decay * p``, all parameters).
+    progress_bar : bool, default=False
+        Show a tqdm bar over the epochs of a mini-batch fit (training loss, validation score, time); needs
+        ``tqdm`` (the ``progress`` extra). ``verbose`` keeps scikit-learn's meaning and prints above the bar.
 
     ``activation`` also accepts ``'leaky_relu'`` (slope 0.01) and ``solver`` also ``'adagrad'``, ``'rmsprop'``
     (rho 0.9) and ``'adamw'`` (all with ``epsilon``; the ``learning_rate`` schedules apply to ``'sgd'`` only,
@@ -338,6 +349,7 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
         dropout=0.0,
         class_weight=None,
         weight_decay=0.01,
+        progress_bar=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -366,6 +378,7 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
         self.dropout = dropout
         self.class_weight = class_weight
         self.weight_decay = weight_decay
+        self.progress_bar = progress_bar
 
 
 class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
@@ -412,6 +425,7 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
         dtype=np.float32,
         dropout=0.0,
         weight_decay=0.01,
+        progress_bar=False,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -440,3 +454,4 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
         self.dtype = dtype
         self.dropout = dropout
         self.weight_decay = weight_decay
+        self.progress_bar = progress_bar

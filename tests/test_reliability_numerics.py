@@ -174,3 +174,15 @@ def test_nan_network_output_raises_instead_of_returning_nan(iris):
     clf.intercepts_ = [np.zeros(2, np.float32), np.zeros(3, np.float32)]
     with pytest.raises(ValueError, match=r"output is NaN for 1 sample\(s\) \(first: row 1\).*scale the inputs"):
         clf.predict_proba(np.array([[1.0], [3e38]]))
+
+
+def test_large_finite_inputs_take_the_checked_path_silently(iris):
+    """Rows whose float32 sum overflows (each entry finite) must neither warn nor be rejected: the fast input
+    path falls back to full validation, which accepts them."""
+    X, y = iris
+    clf = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, y)
+    big = np.full((2, X.shape[1]), 3e38)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf._check_input(big)  # finite in float32, though the sum of a row overflows
+    assert clf._check_input(big).dtype == np.float32
