@@ -286,7 +286,11 @@ def _image_shape(layer, input_shape):
 
 
 class Conv2D(Layer):
-    """2-D convolution (cross-correlation) over ``x (N, C, H, W)``, computed as im2col + one GEMM per batch.
+    """2-D convolution (cross-correlation) over ``x (N, C, H, W)``, computed as im2col + GEMM.
+
+    Stride 1 (every 'same' convolution) pads the batch once and runs im2col + GEMM in cache-sized chunks of
+    samples over the padded width (``fastnn.kernels.conv.conv_forward_s1``); other strides use one
+    im2col + GEMM over the whole batch.
 
     ``y[n, f, oh, ow] = b[f] + sum_{c,i,j} W[f, c, i, j] * xpad[n, c, oh*sh + i, ow*sw + j]`` with weights
     ``W (filters, C, kh, kw)``, bias ``b (filters,)`` and output ``(N, filters, H', W')`` where
@@ -346,7 +350,37 @@ class Conv2D(Layer):
         self.W, self.b = self.params
         self.dW, self.db = self.grads
 
+    @property
+    def _fast(self):
+        """Whether the stride-1 chunked kernels apply."""
+        return self.stride == (1, 1)
+
+    def _s1_geometry(self):
+        C, H, W = self.input_shape
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        Wp = W + 2 * pw
+        L = _conv.pad_length(H, W, kh, kw, ph, pw)
+        P1 = self.output_shape[1] * Wp
+        nc = _conv.chunk_samples(self._K, self.output_shape[1], Wp)
+        return C, H, W, L, P1, nc
+
+    def _chunk_buffers(self, names, sizes, training):
+        """1-D work buffers for one chunk of the stride-1 path (fresh for inference, reused while training)."""
+        return [self._out(name, 1, (size,), training)[0] for name, size in zip(names, sizes)]
+
+    def _forward_s1(self, x, out, training):
+        C, H, W, L, P1, nc = self._s1_geometry()
+        N, K, F = x.shape[0], self._K, self.filters
+        nc = max(1, min(nc, N))  # N may be 0
+        xpad = self._out("xpad", N, (C, L), training)
+        _conv.pad_input(x, *self.padding, xpad)
+        cols, gemm = self._chunk_buffers(("cols1", "gemm1"), (K * nc * P1, F * nc * P1), training)
+        _conv.conv_forward_s1(xpad, self.W, self.b, H, W, *self.padding, nc, cols, gemm, out)
+        return xpad
+
     def _forward_chunk(self, x, out, training):
+        if self._fast:
+            return self._forward_s1(x, out, training)
         N, K, P, F = x.shape[0], self._K, self._P, self.filters
         cols = self._out("cols", N, (K * P,), training).reshape(K, N * P)
         gemm = self._out("gemm", N, (F * P,), training).reshape(F, N * P)
@@ -358,7 +392,7 @@ class Conv2D(Layer):
         N = x.shape[0]
         out = self._out("out", N, self.output_shape, training)
         if training:
-            self._cols = self._forward_chunk(x, out, True)
+            self._cols = self._forward_chunk(x, out, True)  # the stride-1 path keeps the padded input instead
             return out
         step = max(1, self.max_cols // (self._K * self._P))
         for i in range(0, N, step):
@@ -369,6 +403,23 @@ class Conv2D(Layer):
         cols = self._cached("_cols")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         N, K, P, F = dout.shape[0], self._K, self._P, self.filters
+        if self._fast:
+            C, H, W, L, P1, nc = self._s1_geometry()
+            nc = max(1, min(nc, N))  # N may be 0
+            cols1, doutp = self._chunk_buffers(("cols1", "gemm1"), (K * nc * P1, F * nc * P1), True)
+            if self.input_grad:
+                (dcols,) = self._chunk_buffers(("dcols1",), (K * nc * P1,), True)
+                dxpad = self._out("dxpad", C, (L,), True)
+                dx = self._out("dx", N, self.input_shape, True)
+            else:
+                dcols, dxpad = np.empty(0, self.dtype), np.empty((0, 0), self.dtype)
+                dx = np.empty((0, 0, 0, 0), self.dtype)
+            dW_tmp = self._out("dW_tmp", F, (K,), True)
+            _conv.conv_backward_s1(
+                dout, cols, self.W, self.decay, *self.padding, nc, cols1, doutp, dcols, dxpad, dW_tmp,
+                self.dW, self.db, dx,
+            )
+            return dx if self.input_grad else None
         dout2 = self._out("gemm", N, (F * P,), True).reshape(F, N * P)
         if self.input_grad:
             dcols = self._out("dcols", N, (K * P,), True).reshape(K, N * P)
@@ -436,7 +487,10 @@ class MaxPool2D(_Pool2D):
         argmax = self._cached("_argmax")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         dx = self._out("dx", dout.shape[0], self.input_shape, True)
-        _pool.maxpool_backward(dout, argmax, dx)
+        if self.pool_size == (2, 2) and self.stride == (2, 2):
+            _pool.maxpool_backward_2x2(dout, argmax, dx)  # one writing pass instead of zero + scatter
+        else:
+            _pool.maxpool_backward(dout, argmax, dx)
         return dx
 
 

@@ -10,7 +10,8 @@ NaN in window order), so NaNs propagate as in NumPy's ``max``. Backward: ``dx = 
 
 Average: ``out = mean`` over the ``kh*kw`` window; backward adds ``dout / (kh*kw)`` to every cell of it.
 
-Backward accumulates (``+=``), so overlapping windows (stride < window) are correct. Serial loops, for the
+Backward accumulates (``+=``), so overlapping windows (stride < window) are correct; 2x2 windows at stride 2
+(no overlap) have a single-pass backward, :func:`maxpool_backward_2x2`. Serial loops, for the
 reason given in ``conv.py``.
 """
 
@@ -59,9 +60,24 @@ def maxpool_forward(x, kh, kw, sh, sw, out, argmax):
                     argmax[n, c, oh, ow] = best_idx
 
 
+@jit(inline="always")
+def _maxunpool_row_2x2(g, a, W, h0, d0, d1):
+    """Backward of one 2x2 / stride-2 output row: each window's four cells of ``dx`` rows ``d0``, ``d1`` get
+    ``g`` at the recorded winner and zero elsewhere (written, not accumulated: the windows do not overlap)."""
+    zero = g.dtype.type(0)
+    for ow in range(g.shape[0]):
+        w0 = 2 * ow
+        k = a[ow] - (h0 * W + w0)  # 0, 1, W or W + 1
+        v = g[ow]
+        d0[w0] = v if k == 0 else zero
+        d0[w0 + 1] = v if k == 1 else zero
+        d1[w0] = v if k == W else zero
+        d1[w0 + 1] = v if k == W + 1 else zero
+
+
 @jit
 def maxpool_backward(dout, argmax, dx):
-    """``dx = 0``; ``dx[n, c].flat[argmax[n, c, oh, ow]] += dout[n, c, oh, ow]``."""
+    """``dx = 0``; ``dx[n, c].flat[argmax[n, c, oh, ow]] += dout[n, c, oh, ow]`` (any geometry)."""
     N, C, H, W = dx.shape
     Ho, Wo = dout.shape[2], dout.shape[3]
     for n in range(N):
@@ -73,6 +89,27 @@ def maxpool_backward(dout, argmax, dx):
                 for ow in range(Wo):
                     idx = argmax[n, c, oh, ow]
                     dx[n, c, idx // W, idx % W] += dout[n, c, oh, ow]
+
+
+@jit
+def maxpool_backward_2x2(dout, argmax, dx):
+    """:func:`maxpool_backward` for ``argmax`` from 2x2 / stride-2 pooling: one pass writing every cell of
+    ``dx`` (the winner gets ``dout``, the rest of its window and any uncovered last row/column zero)."""
+    N, C, H, W = dx.shape
+    Ho, Wo = dout.shape[2], dout.shape[3]
+    zero = dx.dtype.type(0)
+    for n in range(N):
+        for c in range(C):
+            for oh in range(Ho):
+                h0 = 2 * oh
+                d0, d1 = dx[n, c, h0], dx[n, c, h0 + 1]
+                _maxunpool_row_2x2(dout[n, c, oh], argmax[n, c, oh], W, h0, d0, d1)
+                for iw in range(2 * Wo, W):
+                    d0[iw] = zero
+                    d1[iw] = zero
+            for ih in range(2 * Ho, H):
+                for iw in range(W):
+                    dx[n, c, ih, iw] = zero
 
 
 @jit

@@ -171,6 +171,84 @@ def test_conv_backward_decay_and_skipped_dx():
     np.testing.assert_allclose(db, db_ref, rtol=1e-10)
 
 
+# ---------------------------------------------------------------------------------------------- stride 1
+# (N, C, H, W, F, kh, kw, ph, pw): stride-1 geometries of the chunked fast path.
+S1_GEOMETRIES = {
+    "c1_h6w6_k3_same": (5, 1, 6, 6, 3, 3, 3, 1, 1),
+    "c3_h7w5_k3_same": (4, 3, 7, 5, 4, 3, 3, 1, 1),
+    "c2_h5w8_k3x1_p1x0": (3, 2, 5, 8, 2, 3, 1, 1, 0),
+    "c2_h6w5_k2x3_p0x2": (3, 2, 6, 5, 3, 2, 3, 0, 2),
+    "c2_h4w4_k1_p0": (3, 2, 4, 4, 2, 1, 1, 0, 0),
+    "c1_h3w4_k3_p3": (2, 1, 3, 4, 2, 3, 3, 3, 3),
+    "c2_h7w7_k5_p1": (3, 2, 7, 7, 2, 5, 5, 1, 1),
+}
+S1_PARAMS = [pytest.param(g, id=name) for name, g in S1_GEOMETRIES.items()]
+
+
+def run_s1(x, Wt, b, ph, pw, nc, dout=None, alpha=0.0, with_dx=True):
+    """The stride-1 kernels with NaN-filled work buffers (every value they read must have been written)."""
+    N, C, H, Wd = x.shape
+    F, _, kh, kw = Wt.shape
+    Ho, Wo = conv.out_size(H, kh, 1, ph), conv.out_size(Wd, kw, 1, pw)
+    K, L, P1 = C * kh * kw, conv.pad_length(H, Wd, kh, kw, ph, pw), Ho * (Wd + 2 * pw)
+    xpad = np.full((N, C, L), np.nan, x.dtype)
+    conv.pad_input(x, ph, pw, xpad)
+    cols, gemm = np.full(K * nc * P1, np.nan, x.dtype), np.full(F * nc * P1, np.nan, x.dtype)
+    out = np.full((N, F, Ho, Wo), np.nan, x.dtype)
+    conv.conv_forward_s1(xpad, Wt, b, H, Wd, ph, pw, nc, cols, gemm, out)
+    if dout is None:
+        return xpad, out
+    dcols = np.full(K * nc * P1, np.nan, x.dtype) if with_dx else np.empty(0, x.dtype)
+    dxpad = np.full((C, L), np.nan, x.dtype) if with_dx else np.empty((0, 0), x.dtype)
+    dx = np.full(x.shape, np.nan, x.dtype) if with_dx else np.empty((0, 0, 0, 0), x.dtype)
+    dW, db = np.full(Wt.shape, np.nan, x.dtype), np.full(b.shape, np.nan, x.dtype)
+    conv.conv_backward_s1(dout, xpad, Wt, alpha, ph, pw, nc, cols, gemm, dcols, dxpad,
+                          np.empty((F, K), x.dtype), dW, db, dx)
+    return dW, db, dx
+
+
+@pytest.mark.parametrize("dtype", DTYPE_PARAMS)
+@pytest.mark.parametrize("geometry", S1_PARAMS)
+def test_pad_input_matches_numpy_pad(geometry, dtype):
+    N, C, H, Wd, F, kh, kw, ph, pw = geometry
+    x = np.random.default_rng(0).standard_normal((N, C, H, Wd)).astype(dtype)
+    xpad, _ = run_s1(x, np.ones((F, C, kh, kw), dtype), np.zeros(F, dtype), ph, pw, 1)
+    plane = (H + 2 * ph) * (Wd + 2 * pw)
+    np.testing.assert_array_equal(xpad[:, :, :plane].reshape(pad(x, ph, pw).shape), pad(x, ph, pw))
+    np.testing.assert_array_equal(xpad[:, :, plane:], 0)  # slack read by the discarded columns
+
+
+@pytest.mark.parametrize("nc", [1, 2, 4, 64], ids=lambda nc: f"chunk{nc}")
+@pytest.mark.parametrize("dtype", DTYPE_PARAMS)
+@pytest.mark.parametrize("geometry", S1_PARAMS)
+def test_conv_s1_forward_backward_match_naive_loops(geometry, dtype, nc):
+    """Chunks of 1, 2, 4 samples (uneven last chunks) and one chunk larger than the batch."""
+    N, C, H, Wd, F, kh, kw, ph, pw = geometry
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((N, C, H, Wd)).astype(dtype)
+    Wt, b = rng.standard_normal((F, C, kh, kw)).astype(dtype), rng.standard_normal(F).astype(dtype)
+    _, out = run_s1(x, Wt, b, ph, pw, nc)
+    np.testing.assert_allclose(out, conv_ref(x, Wt, b, 1, 1, ph, pw), **TOL[dtype])
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dout_before = dout.copy()
+    dW, db, dx = run_s1(x, Wt, b, ph, pw, nc, dout)
+    np.testing.assert_array_equal(dout, dout_before)
+    dW_ref, db_ref, dx_ref = conv_backward_ref(x, Wt, dout, 1, 1, ph, pw)
+    for name, ours, ref in (("dW", dW, dW_ref), ("db", db, db_ref), ("dx", dx, dx_ref)):
+        np.testing.assert_allclose(ours, ref, **TOL[dtype], err_msg=name)
+
+
+def test_conv_s1_backward_decay_and_skipped_dx():
+    N, C, H, Wd, F, kh, kw, ph, pw = S1_GEOMETRIES["c3_h7w5_k3_same"]
+    rng = np.random.default_rng(2)
+    x, Wt, b = rng.standard_normal((N, C, H, Wd)), rng.standard_normal((F, C, kh, kw)), rng.standard_normal(F)
+    dout = rng.standard_normal((N, F, H, Wd))
+    dW, db, _ = run_s1(x, Wt, b, ph, pw, 3, dout, alpha=0.5, with_dx=False)
+    dW_ref, db_ref, _ = conv_backward_ref(x, Wt, dout, 1, 1, ph, pw)
+    np.testing.assert_allclose(dW, dW_ref + 0.5 * Wt, rtol=1e-10)
+    np.testing.assert_allclose(db, db_ref, rtol=1e-10)
+
+
 # ---------------------------------------------------------------------------------------------- Conv2D
 LAYER_CONFIGS = {
     "k3_s1_p0": dict(kernel_size=3),

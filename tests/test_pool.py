@@ -103,6 +103,19 @@ def test_maxpool_ties_first_maximum_wins(geometry, dtype):
     np.testing.assert_array_equal(argmax, argmax_ref)
 
 
+@pytest.mark.parametrize("dtype", DTYPE_PARAMS)
+@pytest.mark.parametrize("shape", [(2, 2, 4, 4), (1, 3, 5, 7), (2, 1, 2, 3), (1, 2, 7, 2)],
+                         ids=["h4w4", "h5w7_remainder", "h2w3_remainder", "h7w2_remainder"])
+def test_maxpool_backward_2x2_matches_numpy(shape, dtype):
+    """The single-pass 2x2 / stride-2 backward writes every cell of dx, including uncovered last rows/columns."""
+    x = np.random.default_rng(3).integers(0, 3, shape).astype(dtype)  # ties: the first maximum gets the gradient
+    out, argmax = run_maxpool(x, 2, 2, 2, 2)
+    dout = np.random.default_rng(4).standard_normal(out.shape).astype(dtype)
+    dx = np.full(x.shape, np.nan, dtype)
+    pool.maxpool_backward_2x2(dout, argmax, dx)
+    np.testing.assert_array_equal(dx, maxpool_backward_ref(dout, argmax, x.shape).astype(dtype))
+
+
 def test_maxpool_all_equal_window_sends_gradient_to_first_cell():
     x = np.ones((1, 1, 2, 2))
     out, argmax = run_maxpool(x, 2, 2, 2, 2)
