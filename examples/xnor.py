@@ -21,7 +21,6 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 from fastnn import Dense, MLPClassifier, Sequential, Sigmoid, SigmoidCrossEntropy
 
@@ -69,12 +68,6 @@ def hand_wired_xnor():
 
 def main(fast=False, out_dir=DEFAULT_OUT):
     """Return ``{"single": {gate: accuracy}, "hand_wired": accuracy, "two_layer": {...}}``; ``out_dir`` unused."""
-    # Four data points: extra BLAS threads only add start-up and spin time to SciPy's L-BFGS (10-50x here).
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _main(fast)
-
-
-def _main(fast):
     results = {"single": {}, "two_layer": {}}
 
     print("1. One logistic unit, sigmoid(w . x + b), trained with L-BFGS\n")

@@ -123,6 +123,8 @@ class CNNClassifier(NeuralNetClassifierHead):
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
 
+    _X_shape_hint = "(n_samples, C*H*W) rows or (n_samples, C, H, W) images"
+
     # ------------------------------------------------------------------ images in, rows out
     @staticmethod
     def _as_rows(X):

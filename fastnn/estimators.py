@@ -125,12 +125,13 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
                 )
             cw = compute_sample_weight(self.class_weight, y).astype(dtype)
             sample_weight = cw if sample_weight is None else sample_weight * cw
-        Yb = self._label_binarizer.transform(y)
         if self._label_binarizer.y_type_ == "multiclass":
-            Y = np.ascontiguousarray(np.argmax(Yb, axis=1), dtype=np.intp)
+            # Integer class codes for the fused softmax-CE: ``classes_`` is sorted and holds every label of y
+            # (checked above), so searchsorted finds each label's index without building the one-hot matrix.
+            Y = np.ascontiguousarray(np.searchsorted(self._label_binarizer.classes_, y), dtype=np.intp)
             stratify = Y
         else:
-            Y = np.ascontiguousarray(Yb, dtype=dtype)
+            Y = np.ascontiguousarray(self._label_binarizer.transform(y), dtype=dtype)
             stratify = Y[:, 0] if Y.shape[1] == 1 else None
         return X, Y, sample_weight, stratify
 

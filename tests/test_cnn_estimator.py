@@ -123,3 +123,11 @@ def _expected_failed_checks(est):
 @parametrize_with_checks([CNNClassifier(), CNNClassifier(dtype=np.float64)], expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_cnn(estimator, check):
     check(estimator)
+
+
+def test_five_dimensional_input_names_the_image_layouts(fitted):
+    X5 = np.zeros((2, 1, 1, 8, 8))
+    with pytest.raises(ValueError, match=r"5-D X .* \(n_samples, C, H, W\) images"):
+        CNNClassifier().fit(X5, [0, 1])
+    with pytest.raises(ValueError, match=r"\(n_samples, C\*H\*W\) rows or \(n_samples, C, H, W\) images"):
+        fitted.predict(X5)
