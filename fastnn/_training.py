@@ -356,7 +356,7 @@ class BaseNeuralNetwork(BaseEstimator):
     # ------------------------------------------------------------------ forward for prediction
     def _check_input(self, X):
         """``X`` validated for prediction. A clean input - a 2-D float ndarray with ``n_features_in_`` columns,
-        for a model fitted without feature names, whose sum is finite (so every entry is) - is only converted
+        for a model fitted without feature names, finite once in the model's dtype - is only converted
         to the model's C-contiguous dtype, which is all ``validate_data`` would do; anything else goes through
         ``validate_data`` and its errors. This keeps one-row predictions an order of magnitude faster."""
         if (
@@ -368,9 +368,8 @@ class BaseNeuralNetwork(BaseEstimator):
             and not hasattr(self, "feature_names_in_")
         ):
             converted = np.ascontiguousarray(X, dtype=self._np_dtype)
-            with np.errstate(over="ignore", invalid="ignore"):  # a non-finite sum only means: validate fully
-                if np.isfinite(converted.sum()):
-                    return converted
+            if np.isfinite(converted).all():
+                return converted
         _check_features(X, self)
         return validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=self._np_dtype, order="C", reset=False

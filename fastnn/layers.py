@@ -51,6 +51,15 @@ class Layer:
     def _bound(self):
         """Re-read named attributes (``W``, ``b``, ...) after ``params``/``grads`` were rebound."""
 
+    def forward(self, x, training=False):
+        """``y = f(x)`` for a batch ``x (N, *input_shape)`` of any layout and dtype."""
+        return self._forward(self._input(x), training)
+
+    def _forward(self, x, training):
+        """``forward`` for an ``x`` already C-contiguous, writeable, of the layer's dtype and input shape (what
+        the previous layer of a network hands over, so ``Sequential`` skips the checks after its first layer)."""
+        raise NotImplementedError
+
     def _input(self, x):
         """``x`` as a C-contiguous array of the layer's dtype with the built feature shape."""
         if self.dtype is None:
@@ -125,8 +134,7 @@ class Dense(Layer):
         self.W, self.b = self.params
         self.dW, self.db = self.grads
 
-    def forward(self, x, training=False):
-        x = self._input(x)
+    def _forward(self, x, training):
         out = self._out("out", x.shape[0], (self.n_out,), training)
         _dense.dense_forward(x, self.W, self.b, out)
         if training:
@@ -153,8 +161,7 @@ class _Activation(Layer):
     code = _act.IDENTITY
     slope = 0.0
 
-    def forward(self, x, training=False):
-        x = self._input(x)
+    def _forward(self, x, training):
         out = self._out("out", x.shape[0], self.input_shape, training)
         _act.activation_forward(x.reshape(-1), self.code, self.slope, out.reshape(-1))
         if training:
@@ -226,8 +233,7 @@ class Dropout(Layer):
         self._rng = np.random.default_rng(rng.integers(2**63))
         return input_shape
 
-    def forward(self, x, training=False):
-        x = self._input(x)
+    def _forward(self, x, training):
         if not training or self.rate == 0.0:
             self._mask = None
             return x
@@ -256,8 +262,7 @@ class Flatten(Layer):
     def _build(self, input_shape, rng):
         return (int(np.prod(input_shape)),)
 
-    def forward(self, x, training=False):
-        x = self._input(x)
+    def _forward(self, x, training):
         return x.reshape(x.shape[0], *self.output_shape)  # not -1: an empty batch has no size to infer from
 
     def backward(self, dout):
@@ -387,8 +392,7 @@ class Conv2D(Layer):
         _conv.conv_forward(x, self.W, self.b, *self.stride, *self.padding, cols, gemm, out)
         return cols
 
-    def forward(self, x, training=False):
-        x = self._input(x)
+    def _forward(self, x, training):
         N = x.shape[0]
         out = self._out("out", N, self.output_shape, training)
         if training:
@@ -466,8 +470,7 @@ class MaxPool2D(_Pool2D):
     ``H' = (H - kh) // sh + 1``. The gradient goes to the window's maximum; on ties to the first one in
     row-major window order. Overlapping windows (stride < pool_size) accumulate their gradients."""
 
-    def forward(self, x, training=False):
-        x = self._input(x)
+    def _forward(self, x, training):
         N = x.shape[0]
         out = self._out("out", N, self.output_shape, training)
         argmax = self._argmax_buffer(N) if training else np.empty((N, *self.output_shape), np.int64)
@@ -498,8 +501,7 @@ class AvgPool2D(_Pool2D):
     """Average pooling over ``x (N, C, H, W)``: ``y[n, c, oh, ow] = mean_{i<kh, j<kw} x[n, c, oh*sh + i,
     ow*sw + j]``, ``H' = (H - kh) // sh + 1``; backward spreads ``dout / (kh*kw)`` over each window."""
 
-    def forward(self, x, training=False):
-        x = self._input(x)
+    def _forward(self, x, training):
         out = self._out("out", x.shape[0], self.output_shape, training)
         _pool.avgpool_forward(x, *self.pool_size, *self.stride, out)
         if training:

@@ -66,9 +66,9 @@ class Sequential:
     def forward(self, X, training=False):
         """Network output (logits) for a batch ``X`` of shape ``(N, *input_shape)``."""
         self._ensure_built(X)
-        out = X
-        for layer in self.layers:
-            out = layer.forward(out, training)
+        out = self.layers[0].forward(X, training)
+        for layer in self.layers[1:]:  # each layer's output is a valid input of the next: no re-checking
+            out = layer._forward(out, training)
         return out
 
     def predict(self, X):
