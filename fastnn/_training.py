@@ -31,14 +31,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted, validate_data
 
-from .losses import LOSSES
+from .kernels import mlp as _mlp
+from .layers import Dense, _Activation
+from .losses import LOSSES, PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
 from ._progress import EpochBar
 from .network import Sequential
-from .optimizers import OPTIMIZERS
+from .optimizers import OPTIMIZERS, SGD, Adagrad, Adam, AdamW, RMSProp
 
 #: Solvers stepping over mini-batches (``partial_fit`` is available for these).
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adagrad", "rmsprop", "adamw")
@@ -58,6 +59,13 @@ class _NonFiniteError(ArithmeticError):
 #: Guards the (rare) rebuild of an estimator's network from ``coefs_``, so threads predicting at once on a freshly
 #: unpickled model build it once; the prediction path itself holds no shared scratch buffers.
 _NET_LOCK = threading.RLock()
+
+
+def _lbfgs_print_option(verbose):
+    """L-BFGS-B's ``iprint`` option, which SciPy 1.15 removed (verbose L-BFGS then prints nothing, as in
+    scikit-learn)."""
+    major, minor = (int(part) for part in scipy.__version__.split(".")[:2])
+    return {} if (major, minor) >= (1, 15) else {"iprint": 1 if verbose else -1}
 
 
 def _fastnn_version():
@@ -126,6 +134,101 @@ def _set_dropout_rng_state(net, states):
     if len(layers) == len(states):
         for layer, state in zip(layers, states):
             layer._rng.bit_generator.state = state
+
+
+#: Use the fused whole-epoch kernel (``kernels.mlp.mlp_epoch``) when the network is eligible; tests switch it off
+#: to compare against the layered path.
+_FUSED_EPOCH = True
+
+_SOLVER_CODES = {Adam: _mlp.ADAM, AdamW: _mlp.ADAM, Adagrad: _mlp.ADAGRAD, RMSProp: _mlp.RMSPROP, SGD: _mlp.SGD}
+_LOSS_CODES = {SigmoidCrossEntropy: _mlp.SIGMOID, SquaredError: _mlp.SQUARED, PoissonLoss: _mlp.POISSON}
+_EMPTY = {np.dtype(t).char: np.empty(0, t) for t in (np.float32, np.float64)}
+_EMPTY_2D = {np.dtype(t).char: np.empty((0, 0), t) for t in (np.float32, np.float64)}
+_NO_LABELS = np.empty(0, np.intp)
+#: Above this many rows a float32 weight sum is no longer one NumPy pairwise sum (the cast is buffered in chunks).
+_MAX_WEIGHTED_BATCH = 8192
+
+
+def _kernel_ready(a, dtype, ndim):
+    """Whether ``a`` can go to a kernel as is: a C-contiguous, aligned, writable ndarray of ``dtype``/``ndim``
+    (anything else would compile another signature or need a copy)."""
+    return (
+        type(a) is np.ndarray and a.dtype == dtype and a.ndim == ndim and a.flags.c_contiguous
+        and a.flags.aligned and a.flags.writeable
+    )
+
+
+def _fused_layers(net):
+    """``(Ws, bs, dWs, dbs, codes, slopes)`` for a ``Dense (activation Dense)*`` stack, else None; cached on the net."""
+    cache = net.__dict__.get("_fused_cache")
+    if cache is not None:
+        return cache
+    layers = net.layers
+    ok = len(layers) % 2 == 1 and net._first == 0 and all(
+        type(layer) is Dense if i % 2 == 0 else isinstance(layer, _Activation) for i, layer in enumerate(layers)
+    )
+    if ok:
+        dense, acts = layers[0::2], layers[1::2]
+        codes = np.array([a.code for a in acts] or [0], np.int64)
+        slopes = np.array([a.slope for a in acts] or [0.0], np.float64)
+        cache = (tuple(d.W for d in dense), tuple(d.b for d in dense), tuple(d.dW for d in dense),
+                 tuple(d.db for d in dense), codes, slopes)
+    else:
+        cache = False
+    net._fused_cache = cache
+    return cache
+
+
+def _fused_plan(net, X, Y, sample_weight, opt, batch_size, buffers):
+    """Everything ``kernels.mlp.mlp_epoch`` needs besides the per-call scalars, or None when the layered path must
+    run: the network must be a Dense/activation stack (no dropout), X a dense kernel-ready array, the optimizer
+    one of SGD/Adam/AdamW/Adagrad/RMSProp with a constant learning rate and the loss one of the four fused ones."""
+    layers = _fused_layers(net)
+    dtype = net.dtype
+    if not layers or type(X) is not np.ndarray or not _kernel_ready(X, dtype, 2) or net.input_shape != X.shape[1:]:
+        return None
+    if type(opt) not in _SOLVER_CODES or callable(opt.lr) or not _kernel_ready(buffers[0], dtype, 2):
+        return None
+    if opt.state is not None and not all(
+        len(opt.state) == 1 and _kernel_ready(s, dtype, 1) and s.shape == net.flat_params.shape for s in opt.state[0]
+    ):
+        return None
+    if sample_weight is not None and (
+        not _kernel_ready(sample_weight, dtype, 1) or batch_size > _MAX_WEIGHTED_BATCH
+        or not _kernel_ready(buffers[2], dtype, 1)
+    ):
+        return None
+    loss = type(net.loss)
+    n_out = net.output_shape[0]
+    if loss is SoftmaxCrossEntropy and Y.ndim == 1 and Y.dtype.kind in "iub":
+        code = _mlp.SOFTMAX_LABELS
+        labels = Y if _kernel_ready(Y, np.intp, 1) else np.ascontiguousarray(Y, dtype=np.intp)
+        Yarr = _EMPTY_2D[dtype.char]
+    elif loss is SoftmaxCrossEntropy or loss in _LOSS_CODES:
+        code = _mlp.SOFTMAX if loss is SoftmaxCrossEntropy else _LOSS_CODES[loss]
+        Yarr = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+        if Yarr.ndim != 2 or Yarr.shape[1] != n_out:
+            return None
+        if not _kernel_ready(Yarr, dtype, 2):
+            Yarr = np.array(Yarr, dtype=dtype, order="C")
+        labels = _NO_LABELS
+    else:
+        return None
+    work = net.__dict__.setdefault("_fused_work", {})
+    key = (batch_size, code == _mlp.SOFTMAX_LABELS)
+    if key not in work:
+        widths = [W.shape[1] for W in layers[0]]
+        zs = tuple(np.empty((batch_size, k), dtype) for k in widths)
+        hidden = tuple(np.empty((batch_size, k), dtype) for k in widths[:-1]) or (_EMPTY_2D[dtype.char],)
+        dhs = tuple(np.empty((batch_size, k), dtype) for k in widths[:-1]) or (_EMPTY_2D[dtype.char],)
+        dzs = tuple(np.empty((batch_size, k), dtype) for k in widths)
+        if code == _mlp.SOFTMAX_LABELS:
+            lbuf, ybuf = np.empty(batch_size, np.intp), _EMPTY_2D[dtype.char]
+        else:
+            lbuf, ybuf = _NO_LABELS, np.empty((batch_size, n_out), dtype)
+        work[key] = ((zs, hidden, dhs, dzs), lbuf, ybuf)
+    bufs, lbuf, ybuf = work[key]
+    return layers, bufs, (code, labels, Yarr, lbuf, ybuf)
 
 
 class BaseNeuralNetwork(BaseEstimator):
@@ -510,7 +613,7 @@ class BaseNeuralNetwork(BaseEstimator):
                 "maxfun": self.max_fun,
                 "maxiter": self.max_iter,
                 "gtol": self.tol,
-                **_get_additional_lbfgs_options_dict("iprint", 1 if self.verbose else -1),
+                **_lbfgs_print_option(self.verbose),
             },
         )
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
@@ -602,6 +705,10 @@ class BaseNeuralNetwork(BaseEstimator):
         per-batch work besides the network call is the gather and the ``l2 = alpha / sum_B w`` scaling. This
         method is the unit a fused whole-epoch kernel can replace.
         """
+        if _FUSED_EPOCH:
+            plan = _fused_plan(net, X, Y, sample_weight, self._optimizer, batch_size, buffers)
+            if plan is not None:
+                return self._run_fused_epoch(plan, net, X, Y, sample_weight, order, batch_size, buffers)
         xbuf, ybuf, wbuf = buffers
         opt = self._optimizer
         params, grads = [net.flat_params], [net.flat_grads]
@@ -645,6 +752,42 @@ class BaseNeuralNetwork(BaseEstimator):
             opt.step(params, grads)
             total += loss * m
         return total
+
+    def _run_fused_epoch(self, plan, net, X, Y, sample_weight, order, batch_size, buffers):
+        """``_run_epoch`` as one ``kernels.mlp.mlp_epoch`` call (same kernels, same order: bit-identical)."""
+        layers, work, (loss_code, labels, Yarr, lbuf, ybuf) = plan
+        opt = self._optimizer
+        fresh_state = opt.state is None
+        if fresh_state:  # what Optimizer.step does on its first call
+            opt.state = [[np.zeros_like(net.flat_params) for _ in range(opt.n_state)]]
+        state = opt.state[0]
+        empty = _EMPTY[net.dtype.char]
+        s1 = state[0] if len(state) > 0 else empty
+        s2 = state[1] if len(state) > 1 else empty
+        xbuf, _, wbuf = buffers
+        w = sample_weight if sample_weight is not None else empty
+        wbuf = wbuf if wbuf is not None else empty
+        order = order if order.dtype == np.intp else order.astype(np.intp)
+        lr = float(opt.learning_rate())
+        if isinstance(opt, SGD):
+            solver, momentum, dampening, nesterov = _mlp.SGD, opt.momentum, opt.dampening, opt.nesterov
+        else:
+            solver, momentum, dampening, nesterov = _SOLVER_CODES[type(opt)], 0.0, 0.0, False
+        total, steps, status = _mlp.mlp_epoch(
+            X, labels, Yarr, w, order, int(batch_size), *layers, xbuf, lbuf, ybuf, wbuf, *work,
+            loss_code, float(self.alpha), float(self._reported_loss_scale()),
+            net.flat_params, net.flat_grads, s1, s2, solver, int(opt.t), lr, float(momentum), float(dampening),
+            bool(nesterov), float(getattr(opt, "beta1", 0.0)), float(getattr(opt, "beta2", 0.0)),
+            float(getattr(opt, "eps", 0.0)), float(getattr(opt, "weight_decay", 0.0)), float(getattr(opt, "rho", 0.0)),
+        )
+        opt.t += int(steps)
+        if fresh_state and not steps:
+            opt.state = None
+        if status:
+            raise _NonFiniteError(
+                f"the training loss became non-finite (inf or NaN) at iteration {self.n_iter_ + 1}, mini-batch {status}"
+            )
+        return float(total)
 
     def _validation_split(self, n, stratify, rs):
         idx = np.arange(n)

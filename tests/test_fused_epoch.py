@@ -1,0 +1,168 @@
+"""The fused whole-epoch kernel (``kernels.mlp.mlp_epoch``) against the layered path it replaces: same kernels in
+the same order, so every parameter, optimizer buffer and loss value must be bit-identical (``np.array_equal``),
+not merely close. Tiny data: the cost here is compilation (one kernel signature per dtype and depth)."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+import fastnn._training as training
+from fastnn.estimators import MLPClassifier, MLPRegressor
+
+N, F = 50, 6  # 50 rows, batch 16: the last batch has 2 rows
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Counts fused-kernel calls (so a test cannot pass by silently taking the layered path)."""
+    calls = []
+    original = training._mlp.mlp_epoch
+
+    def counted(*args):
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(training._mlp, "mlp_epoch", counted)
+    return calls
+
+
+def _data(kind, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, F)).astype(dtype)
+    if kind == "multiclass":
+        y = np.array(["a", "b", "c"])[rng.integers(0, 3, N)]
+    elif kind == "binary":
+        y = rng.integers(0, 2, N)
+    elif kind == "multilabel":
+        y = rng.integers(0, 2, (N, 3))
+    elif kind == "regression":
+        y = X[:, :2] @ np.array([[1.0, -0.5], [0.3, 2.0]]) + 0.1 * rng.standard_normal((N, 2))
+    else:  # counts
+        y = rng.poisson(np.exp(0.3 * X[:, 0]))
+    return X, y
+
+
+def _fit_both(monkeypatch, make, X, y, fit=None):
+    """Fit twice from the same seed, fused and layered; returns (fused, layered) estimators."""
+    fit = fit or (lambda est: est.fit(X, y))
+    models = []
+    for fused in (True, False):
+        monkeypatch.setattr(training, "_FUSED_EPOCH", fused)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            models.append(fit(make()))
+    return models
+
+
+def _assert_identical(a, b):
+    for name, pa, pb in zip(
+        [f"coefs_[{i}]" for i in range(len(a.coefs_))] + [f"intercepts_[{i}]" for i in range(len(a.intercepts_))],
+        a.coefs_ + a.intercepts_,
+        b.coefs_ + b.intercepts_,
+    ):
+        assert pa.dtype == pb.dtype
+        assert np.array_equal(pa, pb), f"{name}: fused differs from layered by {np.max(np.abs(pa - pb))}"
+    assert np.array_equal(a.loss_curve_, b.loss_curve_), f"loss_curve_ fused {a.loss_curve_} layered {b.loss_curve_}"
+    assert a.loss_ == b.loss_ and a.n_iter_ == b.n_iter_ and a.t_ == b.t_
+    oa, ob = a._optimizer, b._optimizer
+    assert oa.t == ob.t and float(oa.lr) == float(ob.lr)
+    assert (oa.state is None) == (ob.state is None)
+    if oa.state is not None:
+        for sa, sb in zip(oa.state[0], ob.state[0]):
+            assert np.array_equal(sa, sb), "optimizer state differs"
+
+
+CASES = {
+    # id: (estimator class, data kind, hyperparameters)
+    "multiclass-adam-relu-f32": (MLPClassifier, "multiclass", dict(solver="adam")),
+    "multiclass-adam-2layers-tanh-f64": (
+        MLPClassifier, "multiclass", dict(hidden_layer_sizes=(7, 5), activation="tanh", dtype=np.float64)),
+    "binary-sgd-nesterov-logistic": (
+        MLPClassifier, "binary", dict(solver="sgd", momentum=0.9, nesterovs_momentum=True, activation="logistic",
+                                      learning_rate_init=0.05)),
+    "binary-sgd-momentum-invscaling": (
+        MLPClassifier, "binary", dict(solver="sgd", momentum=0.5, nesterovs_momentum=False,
+                                      learning_rate="invscaling", learning_rate_init=0.1)),
+    "multiclass-sgd-plain-leaky-2layers": (
+        MLPClassifier, "multiclass", dict(solver="sgd", momentum=0.0, activation="leaky_relu",
+                                          hidden_layer_sizes=(7, 5), learning_rate_init=0.05)),
+    "multilabel-rmsprop": (MLPClassifier, "multilabel", dict(solver="rmsprop")),
+    "multilabel-adagrad-identity-f64": (
+        MLPClassifier, "multilabel", dict(solver="adagrad", activation="identity", dtype=np.float64)),
+    "regression-squared-adagrad": (MLPRegressor, "regression", dict(solver="adagrad")),
+    "regression-squared-adam-2layers-f64": (
+        MLPRegressor, "regression", dict(hidden_layer_sizes=(7, 5), dtype=np.float64)),
+    "regression-poisson-adamw": (MLPRegressor, "counts", dict(loss="poisson", solver="adamw", weight_decay=0.1)),
+    "regression-poisson-sgd-no-hidden": (
+        MLPRegressor, "counts", dict(loss="poisson", solver="sgd", hidden_layer_sizes=(), learning_rate_init=0.01)),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_fused_epoch_bit_identical(case, monkeypatch, spy):
+    cls, kind, params = CASES[case]
+    params = {"hidden_layer_sizes": (8,), "batch_size": 16, "max_iter": 4, "random_state": 0, "alpha": 1e-3,
+              **params}
+    X, y = _data(kind)
+    fused, layered = _fit_both(monkeypatch, lambda: cls(**params), X, y)
+    assert len(spy) == 4, "the fused kernel did not run for every epoch"
+    _assert_identical(fused, layered)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_epoch_sample_weight_with_zero_weight_batch(dtype, monkeypatch, spy):
+    X, y = _data("multiclass")
+    sw = np.random.default_rng(1).uniform(0.1, 3.0, N)
+    sw[16:32] = 0.0  # without shuffling, the whole second batch weighs nothing: no step, no loss
+    make = lambda: MLPClassifier((8,), batch_size=16, max_iter=3, random_state=0, shuffle=False, dtype=dtype)
+    fused, layered = _fit_both(monkeypatch, make, X, y, fit=lambda est: est.fit(X, y, sample_weight=sw))
+    assert spy
+    _assert_identical(fused, layered)
+    assert fused._optimizer.t == 3 * 3  # 4 batches per epoch, one of them skipped
+
+
+def test_fused_epoch_partial_fit_continues_optimizer(monkeypatch, spy):
+    X, y = _data("regression")
+
+    def fit(est):
+        for start in (0, 20, 0):
+            est.partial_fit(X[start : start + 30], y[start : start + 30])
+        return est
+
+    fused, layered = _fit_both(
+        monkeypatch, lambda: MLPRegressor(hidden_layer_sizes=(8,), batch_size=16, random_state=0, solver="sgd", momentum=0.9), X, y, fit
+    )
+    assert len(spy) == 3
+    _assert_identical(fused, layered)
+
+
+def test_fused_epoch_divergence_same_error_and_restored(monkeypatch, spy):
+    X, y = _data("regression")
+    X[:5] *= 1e30  # overflows float32 on the first batch containing them
+    errors, states = [], []
+    for fused in (True, False):
+        monkeypatch.setattr(training, "_FUSED_EPOCH", fused)
+        est = MLPRegressor(hidden_layer_sizes=(8,), batch_size=16, max_iter=2, random_state=0)
+        est.partial_fit(X[5:], y[5:])
+        before = [p.copy() for p in est.coefs_ + est.intercepts_]
+        t_before = est._optimizer.t
+        with pytest.raises(ValueError, match="non-finite") as info:
+            est.partial_fit(X, y)
+        errors.append(str(info.value))
+        assert all(np.array_equal(p, q) for p, q in zip(est.coefs_ + est.intercepts_, before))
+        assert est._optimizer.t == t_before and est.loss_curve_ == est.loss_curve_[:1]
+        states.append(before)
+    assert errors[0] == errors[1], f"fused: {errors[0]!r}\nlayered: {errors[1]!r}"
+    assert "mini-batch" in errors[0]
+    assert len(spy) == 2
+
+
+def test_fused_epoch_not_used_for_dropout_or_sparse(monkeypatch, spy):
+    X, y = _data("multiclass", np.float32)
+    monkeypatch.setattr(training, "_FUSED_EPOCH", True)
+    MLPClassifier((8,), batch_size=16, max_iter=1, random_state=0, dropout=0.2).partial_fit(X, y, classes=["a", "b", "c"])
+    MLPClassifier((8,), batch_size=16, max_iter=1, random_state=0).partial_fit(
+        sp.csr_matrix(X), y, classes=["a", "b", "c"])
+    assert spy == []
