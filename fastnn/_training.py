@@ -158,6 +158,14 @@ def _kernel_ready(a, dtype, ndim):
     )
 
 
+def _readonly(a):
+    """A read-only view: the fused kernel only reads its inputs, and typing them all read-only keeps one compiled
+    signature whether or not the caller's arrays are writable (a writable array would be a second signature)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 def _fused_layers(net):
     """``(Ws, bs, dWs, dbs, codes, slopes)`` for a ``Dense (activation Dense)*`` stack, else None; cached on the net."""
     cache = net.__dict__.get("_fused_cache")
@@ -185,7 +193,10 @@ def _fused_plan(net, X, Y, sample_weight, opt, batch_size, buffers):
     one of SGD/Adam/AdamW/Adagrad/RMSProp with a constant learning rate and the loss one of the four fused ones."""
     layers = _fused_layers(net)
     dtype = net.dtype
-    if not layers or type(X) is not np.ndarray or not _kernel_ready(X, dtype, 2) or net.input_shape != X.shape[1:]:
+    if (
+        not layers or type(X) is not np.ndarray or X.dtype != dtype or X.ndim != 2 or not X.flags.c_contiguous
+        or not X.flags.aligned or net.input_shape != X.shape[1:]
+    ):
         return None
     if type(opt) not in _SOLVER_CODES or callable(opt.lr) or not _kernel_ready(buffers[0], dtype, 2):
         return None
@@ -194,7 +205,8 @@ def _fused_plan(net, X, Y, sample_weight, opt, batch_size, buffers):
     ):
         return None
     if sample_weight is not None and (
-        not _kernel_ready(sample_weight, dtype, 1) or batch_size > _MAX_WEIGHTED_BATCH
+        type(sample_weight) is not np.ndarray or sample_weight.dtype != dtype or sample_weight.ndim != 1
+        or not sample_weight.flags.c_contiguous or batch_size > _MAX_WEIGHTED_BATCH
         or not _kernel_ready(buffers[2], dtype, 1)
     ):
         return None
@@ -202,15 +214,14 @@ def _fused_plan(net, X, Y, sample_weight, opt, batch_size, buffers):
     n_out = net.output_shape[0]
     if loss is SoftmaxCrossEntropy and Y.ndim == 1 and Y.dtype.kind in "iub":
         code = _mlp.SOFTMAX_LABELS
-        labels = Y if _kernel_ready(Y, np.intp, 1) else np.ascontiguousarray(Y, dtype=np.intp)
+        labels = np.ascontiguousarray(Y, dtype=np.intp)
         Yarr = _EMPTY_2D[dtype.char]
     elif loss is SoftmaxCrossEntropy or loss in _LOSS_CODES:
         code = _mlp.SOFTMAX if loss is SoftmaxCrossEntropy else _LOSS_CODES[loss]
         Yarr = Y.reshape(-1, 1) if Y.ndim == 1 else Y
         if Yarr.ndim != 2 or Yarr.shape[1] != n_out:
             return None
-        if not _kernel_ready(Yarr, dtype, 2):
-            Yarr = np.array(Yarr, dtype=dtype, order="C")
+        Yarr = np.ascontiguousarray(Yarr, dtype=dtype)
         labels = _NO_LABELS
     else:
         return None
@@ -228,7 +239,7 @@ def _fused_plan(net, X, Y, sample_weight, opt, batch_size, buffers):
             lbuf, ybuf = _NO_LABELS, np.empty((batch_size, n_out), dtype)
         work[key] = ((zs, hidden, dhs, dzs), lbuf, ybuf)
     bufs, lbuf, ybuf = work[key]
-    return layers, bufs, (code, labels, Yarr, lbuf, ybuf)
+    return layers, bufs, (code, _readonly(labels), _readonly(Yarr), lbuf, ybuf)
 
 
 class BaseNeuralNetwork(BaseEstimator):
@@ -266,6 +277,16 @@ class BaseNeuralNetwork(BaseEstimator):
     _X_shape_hint = (
         "(n_samples, n_features); flatten each sample with X.reshape(len(X), -1) (or use CNNClassifier for images)"
     )
+
+    @classmethod
+    def _get_param_names(cls):
+        """scikit-learn's list (the ``__init__`` signature, via ``inspect``), computed once per class: every
+        ``fit``/``partial_fit`` reads it three times (parameter validation, snapshot, restore) at ~30 us each."""
+        names = cls.__dict__.get("_param_names_cache")
+        if names is None:
+            names = tuple(super()._get_param_names())
+            cls._param_names_cache = names
+        return list(names)
 
     # ------------------------------------------------------------------ hooks (overridden by subclasses)
     def _make_layers(self, n_features, n_outputs):
@@ -765,16 +786,16 @@ class BaseNeuralNetwork(BaseEstimator):
         s1 = state[0] if len(state) > 0 else empty
         s2 = state[1] if len(state) > 1 else empty
         xbuf, _, wbuf = buffers
-        w = sample_weight if sample_weight is not None else empty
+        w = _readonly(sample_weight if sample_weight is not None else empty)
         wbuf = wbuf if wbuf is not None else empty
-        order = order if order.dtype == np.intp else order.astype(np.intp)
+        order = _readonly(np.ascontiguousarray(order, dtype=np.intp))
         lr = float(opt.learning_rate())
         if isinstance(opt, SGD):
             solver, momentum, dampening, nesterov = _mlp.SGD, opt.momentum, opt.dampening, opt.nesterov
         else:
             solver, momentum, dampening, nesterov = _SOLVER_CODES[type(opt)], 0.0, 0.0, False
         total, steps, status = _mlp.mlp_epoch(
-            X, labels, Yarr, w, order, int(batch_size), *layers, xbuf, lbuf, ybuf, wbuf, *work,
+            _readonly(X), labels, Yarr, w, order, int(batch_size), *layers, xbuf, lbuf, ybuf, wbuf, *work,
             loss_code, float(self.alpha), float(self._reported_loss_scale()),
             net.flat_params, net.flat_grads, s1, s2, solver, int(opt.t), lr, float(momentum), float(dampening),
             bool(nesterov), float(getattr(opt, "beta1", 0.0)), float(getattr(opt, "beta2", 0.0)),

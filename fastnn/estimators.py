@@ -89,7 +89,10 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        # 1-D integer (or bool) labels are always a valid binary/multiclass target: skip the type_of_target pass
+        integer_labels = y.ndim == 1 and y.dtype.kind in "iub"
+        if not integer_labels:
+            check_classification_targets(y)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
@@ -100,6 +103,8 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
                     f"class ({self.classes_.tolist()[0]!r}); check the labels, or use partial_fit(X, y, classes=[...]) "
                     "to declare all classes up front."
                 )
+        elif not self.warm_start and integer_labels and self._labels_within_classes(y):
+            pass  # every label is a known class: the check below would find none unseen (and costs ~0.2 ms)
         else:
             found = unique_labels(y)
             if self.warm_start:
@@ -134,6 +139,17 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
             Y = np.ascontiguousarray(self._label_binarizer.transform(y), dtype=dtype)
             stratify = Y[:, 0] if Y.shape[1] == 1 else None
         return X, Y, sample_weight, stratify
+
+    def _labels_within_classes(self, y):
+        """Whether every integer label in ``y`` is one of the (sorted, integer) ``classes_``, by binary search."""
+        classes = self.classes_
+        if classes.dtype.kind not in "iub" or not len(classes) or self._label_binarizer.y_type_ not in (
+            "binary", "multiclass"
+        ):
+            return False
+        idx = np.searchsorted(classes, y)
+        np.minimum(idx, len(classes) - 1, out=idx)
+        return bool(np.array_equal(classes[idx], y))
 
     def _output_activation(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"

@@ -166,3 +166,25 @@ def test_fused_epoch_not_used_for_dropout_or_sparse(monkeypatch, spy):
     MLPClassifier((8,), batch_size=16, max_iter=1, random_state=0).partial_fit(
         sp.csr_matrix(X), y, classes=["a", "b", "c"])
     assert spy == []
+
+
+def test_fused_epoch_read_only_inputs_share_one_signature(monkeypatch):
+    """Read-only X / y / sample_weight (memmaps, frozen benchmark arrays) take the fused path too, through the
+    same compiled signature as writable ones (the kernel receives every input as a read-only view)."""
+    X, y = _data("multiclass", np.float32)
+    sw = np.ones(N, np.float32)
+    make = lambda: MLPClassifier((8,), batch_size=16, max_iter=2, random_state=0)
+    kernel = training._mlp.mlp_epoch
+    calls = []
+    monkeypatch.setattr(training._mlp, "mlp_epoch", lambda *args: calls.append(1) or kernel(*args))
+    monkeypatch.setattr(training, "_FUSED_EPOCH", True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        writable = make().fit(X, y, sample_weight=sw)
+        n_signatures = len(kernel.signatures)
+        for a in (X, y, sw):
+            a.flags.writeable = False
+        frozen = make().fit(X, y, sample_weight=sw)
+    assert len(calls) == 4
+    assert len(kernel.signatures) == n_signatures
+    _assert_identical(frozen, writable)
