@@ -3,12 +3,20 @@
 Every generator returns ``X (n_samples, 2)`` float64 and integer labels ``y (n_samples,)`` and takes
 ``random_state`` (None, an int or a ``numpy.random.Generator``).
 """
-import gzip
 import os
 
 import numpy as np
 
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def _opener(path):
+    """``gzip.open`` for ``.gz`` files, else ``open`` (gzip is imported only when needed)."""
+    if os.fspath(path).endswith(".gz"):
+        import gzip
+
+        return gzip.open
+    return open
 
 
 def load_idx(path):
@@ -17,7 +25,7 @@ def load_idx(path):
     Format: two zero bytes, a type code (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32,
     0x0E float64), the number of dimensions, one big-endian uint32 per dimension, then the data, big-endian.
     """
-    opener = gzip.open if os.fspath(path).endswith(".gz") else open
+    opener = _opener(path)
     with opener(path, "rb") as f:
         data = f.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
@@ -41,7 +49,7 @@ def save_idx(path, array):
         raise TypeError(f"IDX cannot store dtype {array.dtype}.")
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
     payload = header + array.astype(_IDX_TYPES[code]).tobytes()
-    opener = gzip.open if os.fspath(path).endswith(".gz") else open
+    opener = _opener(path)
     with opener(path, "wb") as f:
         f.write(payload)
 
