@@ -35,6 +35,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted, validate_data
 
 from .kernels import mlp as _mlp
+from .kernels import softmax as _softmax
 from .layers import Dense, _Activation
 from .losses import LOSSES, PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
 from ._progress import EpochBar
@@ -145,8 +146,6 @@ _LOSS_CODES = {SigmoidCrossEntropy: _mlp.SIGMOID, SquaredError: _mlp.SQUARED, Po
 _EMPTY = {np.dtype(t).char: np.empty(0, t) for t in (np.float32, np.float64)}
 _EMPTY_2D = {np.dtype(t).char: np.empty((0, 0), t) for t in (np.float32, np.float64)}
 _NO_LABELS = np.empty(0, np.intp)
-#: Above this many rows a float32 weight sum is no longer one NumPy pairwise sum (the cast is buffered in chunks).
-_MAX_WEIGHTED_BATCH = 8192
 
 
 def _kernel_ready(a, dtype, ndim):
@@ -206,7 +205,7 @@ def _fused_plan(net, X, Y, sample_weight, opt, batch_size, buffers):
         return None
     if sample_weight is not None and (
         type(sample_weight) is not np.ndarray or sample_weight.dtype != dtype or sample_weight.ndim != 1
-        or not sample_weight.flags.c_contiguous or batch_size > _MAX_WEIGHTED_BATCH
+        or not sample_weight.flags.c_contiguous
         or not _kernel_ready(buffers[2], dtype, 1)
     ):
         return None
@@ -757,7 +756,7 @@ class BaseNeuralNetwork(BaseEstimator):
             else:
                 wb = wbuf[:m]
                 np.take(sample_weight, idx, out=wb, mode="clip")
-                w_sum = float(wb.sum(dtype=np.float64))
+                w_sum = _softmax.weight_total(wb)
                 if w_sum <= 0.0:
                     continue  # a batch of zero-weight samples carries no data: no step (and no 0/0 loss)
                 net.l2 = alpha / w_sum

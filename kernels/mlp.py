@@ -32,110 +32,10 @@ from .activations import activation_backward, activation_forward
 from .dense import dense_backward, dense_forward
 from .losses import poisson, squared_error
 from .optim import adagrad, adam, rmsprop, sgd
-from .softmax import sigmoid_cross_entropy, softmax_cross_entropy, softmax_cross_entropy_labels
+from .softmax import sigmoid_cross_entropy, softmax_cross_entropy, softmax_cross_entropy_labels, weight_total
 
 SOFTMAX_LABELS, SOFTMAX, SIGMOID, SQUARED, POISSON = 0, 1, 2, 3, 4
 SGD, ADAM, ADAGRAD, RMSPROP = 0, 1, 2, 3
-
-
-#: ``pairwise_sum`` is exact for up to this many elements (7 levels of NumPy's split; see below).
-PAIRWISE_MAX = 14352
-
-
-@jit
-def _pairwise_block(a, lo, n):
-    """NumPy's ``pairwise_sum`` leaf (n <= 128): 8 accumulators, combined as a tree, then the tail."""
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += np.float64(a[lo + i])
-        return res
-    r0 = np.float64(a[lo])
-    r1 = np.float64(a[lo + 1])
-    r2 = np.float64(a[lo + 2])
-    r3 = np.float64(a[lo + 3])
-    r4 = np.float64(a[lo + 4])
-    r5 = np.float64(a[lo + 5])
-    r6 = np.float64(a[lo + 6])
-    r7 = np.float64(a[lo + 7])
-    i = 8
-    while i < n - (n % 8):
-        r0 += np.float64(a[lo + i])
-        r1 += np.float64(a[lo + i + 1])
-        r2 += np.float64(a[lo + i + 2])
-        r3 += np.float64(a[lo + i + 3])
-        r4 += np.float64(a[lo + i + 4])
-        r5 += np.float64(a[lo + i + 5])
-        r6 += np.float64(a[lo + i + 6])
-        r7 += np.float64(a[lo + i + 7])
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += np.float64(a[lo + i])
-        i += 1
-    return res
-
-
-# NumPy recurses: n <= 128 is a leaf, else the first n2 = n // 2 - (n // 2) % 8 elements and the rest. Numba's
-# on-disk cache mishandles recursive kernels (a cached load of a caller crashed), so the recursion is unrolled into
-# levels: level k handles n up to 128, 240, 464, 912, 1808, 3600, 7184, 14352 for k = 0..7.
-@jit
-def _pw1(a, lo, n):
-    if n <= 128:
-        return _pairwise_block(a, lo, n)
-    h = n // 2 - (n // 2) % 8
-    return _pairwise_block(a, lo, h) + _pairwise_block(a, lo + h, n - h)
-
-
-@jit
-def _pw2(a, lo, n):
-    if n <= 128:
-        return _pairwise_block(a, lo, n)
-    h = n // 2 - (n // 2) % 8
-    return _pw1(a, lo, h) + _pw1(a, lo + h, n - h)
-
-
-@jit
-def _pw3(a, lo, n):
-    if n <= 128:
-        return _pairwise_block(a, lo, n)
-    h = n // 2 - (n // 2) % 8
-    return _pw2(a, lo, h) + _pw2(a, lo + h, n - h)
-
-
-@jit
-def _pw4(a, lo, n):
-    if n <= 128:
-        return _pairwise_block(a, lo, n)
-    h = n // 2 - (n // 2) % 8
-    return _pw3(a, lo, h) + _pw3(a, lo + h, n - h)
-
-
-@jit
-def _pw5(a, lo, n):
-    if n <= 128:
-        return _pairwise_block(a, lo, n)
-    h = n // 2 - (n // 2) % 8
-    return _pw4(a, lo, h) + _pw4(a, lo + h, n - h)
-
-
-@jit
-def _pw6(a, lo, n):
-    if n <= 128:
-        return _pairwise_block(a, lo, n)
-    h = n // 2 - (n // 2) % 8
-    return _pw5(a, lo, h) + _pw5(a, lo + h, n - h)
-
-
-@jit
-def pairwise_sum(a, lo, n):
-    """``sum(a[lo:lo + n])`` in float64 by NumPy's pairwise summation, so it equals ``a[lo:lo + n].sum(
-    dtype=np.float64)`` bit for bit (for ``n <= PAIRWISE_MAX``; a float32 ``a`` longer than NumPy's 8192-element
-    cast buffer is summed by NumPy buffer by buffer, which this does not reproduce)."""
-    if n <= 128:
-        return _pairwise_block(a, lo, n)
-    h = n // 2 - (n // 2) % 8
-    return _pw6(a, lo, h) + _pw6(a, lo + h, n - h)
 
 
 @jit
@@ -179,7 +79,7 @@ def mlp_epoch(
             wb = wbuf[:m]
             for r in range(m):
                 wb[r] = w[order[start + r]]
-            w_sum = pairwise_sum(wb, 0, m)
+            w_sum = weight_total(wb)
             if w_sum <= 0.0:
                 continue
             l2 = alpha / w_sum

@@ -27,14 +27,21 @@ def _row_lse(z, i):
 
 
 @jit
+def weight_total(w):
+    """``sum(w)`` accumulated in float64 from the first element to the last: the one definition of a batch's
+    weight total, shared by the losses and both training paths so that they agree bit for bit."""
+    total = 0.0
+    for i in range(w.shape[0]):
+        total += np.float64(w[i])
+    return total
+
+
+@jit
 def _inverse_total(w, n):
     """1 / sum(w), or 1 / n for an empty ``w``."""
     if w.shape[0] == 0:
         return 1.0 / n
-    total = 0.0
-    for i in range(w.shape[0]):
-        total += w[i]
-    return 1.0 / total
+    return 1.0 / weight_total(w)
 
 
 @jit

@@ -188,3 +188,19 @@ def test_fused_epoch_read_only_inputs_share_one_signature(monkeypatch):
     assert len(calls) == 4
     assert len(kernel.signatures) == n_signatures
     _assert_identical(frozen, writable)
+
+
+def test_large_weighted_batch_is_fused_and_identical(monkeypatch, spy):
+    """Both paths take a batch's weight total from the same kernel (``kernels.softmax.weight_total``), so a
+    weighted batch of any size (here 9000 rows, past NumPy's 8192-element cast buffer) stays bit-identical."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((9000, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    w = rng.uniform(0.1, 2.0, 9000).astype(np.float32)
+
+    def make():
+        return MLPClassifier((4,), batch_size=9000, max_iter=2, random_state=0)
+
+    fused, layered = _fit_both(monkeypatch, make, X, y, fit=lambda est: est.fit(X, y, sample_weight=w))
+    assert spy, "the fused kernel did not run"
+    _assert_identical(fused, layered)
