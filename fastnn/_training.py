@@ -34,6 +34,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, _num_samples, check_is_fitted, validate_data
 
+from .kernels import checks as _checks
 from .kernels import mlp as _mlp
 from .kernels import softmax as _softmax
 from .layers import Dense, _Activation
@@ -491,7 +492,7 @@ class BaseNeuralNetwork(BaseEstimator):
             and not hasattr(self, "feature_names_in_")
         ):
             converted = np.ascontiguousarray(X, dtype=self._np_dtype)
-            if np.isfinite(converted).all():
+            if _checks.all_finite(_readonly(converted.reshape(-1))):
                 return converted
         _check_features(X, self)
         return validate_data(
@@ -504,6 +505,12 @@ class BaseNeuralNetwork(BaseEstimator):
         net = net if net is not None else self._network()
         shape = self._input_shape(X.shape[1])
         if not sp.issparse(X):
+            fused = _fused_layers(net)
+            if fused and X.dtype == net.dtype and X.flags.c_contiguous:
+                Ws, bs, _, _, codes, slopes = fused
+                if not (X.flags.writeable and X.flags.aligned):
+                    X = X.copy()  # as Layer._input: no second, read-only signature of every kernel
+                return _mlp.mlp_forward(X, Ws, bs, codes, slopes)  # one call, the layered result
             return net.forward(X.reshape(X.shape[0], *shape), training=False)
         X = X.tocsr()
         out = np.empty((X.shape[0], self.n_outputs_), self._np_dtype)

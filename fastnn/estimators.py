@@ -19,7 +19,8 @@ from sklearn.utils.validation import validate_data
 
 import numbers
 
-from ._training import STOCHASTIC_SOLVERS, BaseNeuralNetwork
+from ._training import STOCHASTIC_SOLVERS, BaseNeuralNetwork, _readonly
+from .kernels import checks as _checks
 from .kernels import activations as _act
 from .kernels import softmax as _softmax
 from .layers import ACTIVATIONS, Dense, Dropout
@@ -168,7 +169,7 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
         network overflows) keeps its limit probability instead of turning into NaN; a NaN logit (inf - inf inside
         the network) has no limit and raises."""
         z = self._logits(self._check_input(X)).astype(np.float64)
-        if np.isfinite(z).all():
+        if _checks.all_finite(_readonly(z.reshape(-1))):
             return z
         nan_rows = np.flatnonzero(np.isnan(z).any(axis=1))
         if nan_rows.size:

@@ -138,3 +138,19 @@ def mlp_epoch(
             rmsprop(params, grads, s1, lr, rho, eps)
         total += loss * m
     return total, steps, 0
+
+
+@jit
+def mlp_forward(X, Ws, bs, codes, slopes):
+    """Inference through the same ``Dense (activation Dense)*`` stack: ``dense_forward`` and
+    ``activation_forward`` in the layered order (so the logits are bit-identical to ``Sequential.forward``), in one
+    call. Allocates its outputs (nothing shared: safe to call from several threads); returns the logits."""
+    n = X.shape[0]
+    z = np.empty((n, Ws[0].shape[1]), X.dtype)
+    dense_forward(X, Ws[0], bs[0], z)
+    for layer in range(1, len(Ws)):
+        activation_forward(z.reshape(-1), codes[layer - 1], slopes[layer - 1], z.reshape(-1))
+        out = np.empty((n, Ws[layer].shape[1]), X.dtype)
+        dense_forward(z, Ws[layer], bs[layer], out)
+        z = out
+    return z

@@ -204,3 +204,19 @@ def test_large_weighted_batch_is_fused_and_identical(monkeypatch, spy):
     fused, layered = _fit_both(monkeypatch, make, X, y, fit=lambda est: est.fit(X, y, sample_weight=w))
     assert spy, "the fused kernel did not run"
     _assert_identical(fused, layered)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hidden,activation", [((), "relu"), ((5,), "tanh"), ((5, 4), "leaky_relu"), ((3,), "logistic")])
+def test_fused_inference_equals_the_layered_forward(monkeypatch, hidden, activation, dtype):
+    """Prediction on an MLP is one ``mlp_forward`` call; its logits equal ``Sequential.forward``'s bit for bit."""
+    X, y = _data("multiclass", dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier(hidden, activation=activation, max_iter=2, dtype=dtype, random_state=0).fit(X, y)
+    calls = []
+    original = training._mlp.mlp_forward
+    monkeypatch.setattr(training._mlp, "mlp_forward", lambda *args: calls.append(1) or original(*args))
+    fused = est._logits(est._check_input(X))
+    assert calls, "prediction did not take the one-call path"
+    np.testing.assert_array_equal(fused, est._network().forward(X.astype(dtype)))
