@@ -37,7 +37,7 @@ from sklearn.utils.validation import _check_sample_weight, _num_samples, check_i
 from .kernels import checks as _checks
 from .kernels import mlp as _mlp
 from .kernels import softmax as _softmax
-from .layers import Dense, _Activation
+from .layers import Dense, _Activation, kernel_array
 from .losses import LOSSES, PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
 from ._progress import EpochBar
 from .network import Sequential
@@ -56,6 +56,11 @@ SPARSE_CHUNK = 2048
 
 class _NonFiniteError(ArithmeticError):
     """Raised inside the solver loop when the loss or the weights stop being finite."""
+
+
+def _non_finite_loss(epoch, batch):
+    """The error of both training paths (layered and fused) when a mini-batch objective is not finite."""
+    return _NonFiniteError(f"the training loss became non-finite (inf or NaN) at iteration {epoch}, mini-batch {batch}")
 
 
 #: Guards the (rare) rebuild of an estimator's network from ``coefs_``, so threads predicting at once on a freshly
@@ -506,11 +511,9 @@ class BaseNeuralNetwork(BaseEstimator):
         shape = self._input_shape(X.shape[1])
         if not sp.issparse(X):
             fused = _fused_layers(net)
-            if fused and X.dtype == net.dtype and X.flags.c_contiguous:
+            if fused:
                 Ws, bs, _, _, codes, slopes = fused
-                if not (X.flags.writeable and X.flags.aligned):
-                    X = X.copy()  # as Layer._input: no second, read-only signature of every kernel
-                return _mlp.mlp_forward(X, Ws, bs, codes, slopes)  # one call, the layered result
+                return _mlp.mlp_forward(kernel_array(X, net.dtype), Ws, bs, codes, slopes)  # = the layered result
             return net.forward(X.reshape(X.shape[0], *shape), training=False)
         X = X.tocsr()
         out = np.empty((X.shape[0], self.n_outputs_), self._np_dtype)
@@ -769,10 +772,7 @@ class BaseNeuralNetwork(BaseEstimator):
                 net.l2 = alpha / w_sum
             loss = net.loss_and_grad(xb.reshape(m, *shape), yb, wb)
             if not math.isfinite(loss):
-                raise _NonFiniteError(
-                    f"the training loss became non-finite (inf or NaN) at iteration {epoch}, mini-batch "
-                    f"{start // batch_size + 1}"
-                )
+                raise _non_finite_loss(epoch, start // batch_size + 1)
             if scale != 1.0:
                 penalty = net.penalty()
                 loss = (loss - penalty) * scale + penalty
@@ -811,9 +811,7 @@ class BaseNeuralNetwork(BaseEstimator):
         if fresh_state and not steps:
             opt.state = None
         if status:
-            raise _NonFiniteError(
-                f"the training loss became non-finite (inf or NaN) at iteration {self.n_iter_ + 1}, mini-batch {status}"
-            )
+            raise _non_finite_loss(self.n_iter_ + 1, status)
         return float(total)
 
     def _validation_split(self, n, stratify, rs):

@@ -18,6 +18,14 @@ from .kernels import dropout as _dropout
 from .kernels import pool as _pool
 
 
+def kernel_array(x, dtype):
+    """``x`` as a C-contiguous, writable, aligned array of ``dtype``: what every kernel is compiled for. Numba
+    types read-only (e.g. memmapped) and unaligned arrays separately, so those are copied instead of compiling
+    every kernel once more for them."""
+    x = np.ascontiguousarray(x, dtype=dtype)
+    return x if x.flags.writeable and x.flags.aligned else x.copy()
+
+
 class Layer:
     """Base class. Subclasses with parameters fill ``params``/``grads`` and ``penalized`` in ``build``."""
 
@@ -64,11 +72,7 @@ class Layer:
         """``x`` as a C-contiguous array of the layer's dtype with the built feature shape."""
         if self.dtype is None:
             raise RuntimeError(f"{type(self).__name__} is not built: call build(input_shape, dtype, rng) first.")
-        x = np.ascontiguousarray(x, dtype=self.dtype)
-        if not (x.flags.writeable and x.flags.aligned):
-            # Numba types read-only (e.g. memmapped) and unaligned arrays separately: copy instead of compiling
-            # every kernel once more for them.
-            x = x.copy()
+        x = kernel_array(x, self.dtype)
         if x.shape[1:] != self.input_shape:
             raise ValueError(
                 f"{type(self).__name__} expects input of shape (N, {', '.join(map(str, self.input_shape))}), "
