@@ -1,0 +1,23 @@
+"""Layers: objects that own parameters and work buffers and call ``fastnn.kernels``.
+
+Contract (see docs/design.md): ``build(input_shape, dtype, rng) -> output_shape`` (shapes exclude the batch axis);
+``forward(x, training=False) -> y``; ``backward(dout) -> dx``, which fills ``grads`` (parallel to ``params``)
+and never writes into ``dout``. ``forward(training=True)`` caches what backward needs and writes into buffers
+reused across batches (kept at the largest batch size seen, sliced for smaller ones); ``training=False``
+allocates its output and caches nothing, so inference is thread-safe.
+
+Inputs of any layout and dtype are accepted; kernels always receive C-contiguous, aligned, writable arrays of the
+layer's dtype.
+"""
+from .activations import ACTIVATIONS, Identity, LeakyReLU, ReLU, Sigmoid, Tanh, _Activation
+from .base import Layer, kernel_array
+from .conv import Conv2D
+from .dense import Dense
+from .dropout import Dropout
+from .flatten import Flatten
+from .pool import AvgPool2D, MaxPool2D
+
+__all__ = [
+    "ACTIVATIONS", "AvgPool2D", "Conv2D", "Dense", "Dropout", "Flatten", "Identity", "Layer", "LeakyReLU",
+    "MaxPool2D", "ReLU", "Sigmoid", "Tanh", "kernel_array",
+]

@@ -1,0 +1,68 @@
+"""Element-wise activations: ``Identity``, ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``."""
+import numpy as np
+
+from ..kernels import activations as _act
+from .base import Layer
+
+
+class _Activation(Layer):
+    """Element-wise activation over any shape; the kernels see flat views."""
+
+    code = _act.IDENTITY
+    slope = 0.0
+
+    def _forward(self, x, training):
+        out = self._out("out", x.shape[0], self.input_shape, training)
+        _act.activation_forward(x.reshape(-1), self.code, self.slope, out.reshape(-1))
+        if training:
+            self._y = out
+        return out
+
+    def backward(self, dout):
+        y = self._cached("_y")
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        dx = self._out("dx", y.shape[0], self.input_shape, True)
+        _act.activation_backward(y.reshape(-1), dout.reshape(-1), self.code, self.slope, dx.reshape(-1))
+        return dx
+
+
+class Identity(_Activation):
+    """``f(z) = z``."""
+
+    code = _act.IDENTITY
+
+
+class ReLU(_Activation):
+    """``f(z) = max(z, 0)``."""
+
+    code = _act.RELU
+
+
+class LeakyReLU(_Activation):
+    """``f(z) = z`` for z > 0, ``negative_slope * z`` otherwise (``negative_slope >= 0``)."""
+
+    code = _act.LEAKY_RELU
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        if not np.isfinite(negative_slope) or negative_slope < 0:
+            raise ValueError(f"LeakyReLU: negative_slope must be a finite number >= 0, got {negative_slope!r}.")
+        self.slope = float(negative_slope)
+
+    def __repr__(self):
+        return f"LeakyReLU(negative_slope={self.slope})"
+
+
+class Sigmoid(_Activation):
+    """``f(z) = 1 / (1 + exp(-z))``, overflow-free for any finite z."""
+
+    code = _act.LOGISTIC
+
+
+class Tanh(_Activation):
+    """``f(z) = tanh(z)``."""
+
+    code = _act.TANH
+
+
+ACTIVATIONS = {"identity": Identity, "relu": ReLU, "leaky_relu": LeakyReLU, "logistic": Sigmoid, "tanh": Tanh}

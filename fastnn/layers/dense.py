@@ -1,0 +1,64 @@
+"""``Dense``: the affine layer."""
+import numpy as np
+
+from ..kernels import dense as _dense
+from .base import Layer
+
+
+class Dense(Layer):
+    """Affine layer ``y = x @ W + b``; ``x (N, n_in)``, ``W (n_in, n_out)``, ``b (n_out,)``.
+
+    Initialisation ``init``: ``"glorot"`` draws W and b from U(-r, r) with r = sqrt(6 / (n_in + n_out))
+    (Glorot & Bengio, as scikit-learn's MLP does), ``"glorot_logistic"`` uses r = sqrt(2 / (n_in + n_out))
+    (scikit-learn's choice for logistic units), ``"he"`` r = sqrt(6 / n_in) with zero bias (He et al., for
+    ReLU stacks). ``decay`` is the L2 coefficient added to dW (``dW += decay * W``); ``Sequential`` sets it.
+    """
+
+    _INITS = ("glorot", "glorot_logistic", "he")
+
+    def __init__(self, n_out, init="glorot"):
+        super().__init__()
+        if not isinstance(n_out, (int, np.integer)) or isinstance(n_out, bool) or n_out < 1:
+            raise ValueError(f"Dense: n_out must be a positive integer, got {n_out!r}.")
+        if init not in self._INITS:
+            raise ValueError(f"Dense: init must be one of {self._INITS}, got {init!r}.")
+        self.n_out, self.init, self.decay = int(n_out), init, 0.0
+
+    def _build(self, input_shape, rng):
+        if len(input_shape) != 1:
+            raise ValueError(f"Dense expects 1-D features per sample, got shape {input_shape}; add Flatten().")
+        n_in = input_shape[0]
+        if self.init == "he":
+            bound, bias_bound = np.sqrt(6.0 / n_in), 0.0
+        else:
+            factor = 2.0 if self.init == "glorot_logistic" else 6.0
+            bound = bias_bound = np.sqrt(factor / (n_in + self.n_out))
+        W = rng.uniform(-bound, bound, (n_in, self.n_out)).astype(self.dtype)
+        b = rng.uniform(-bias_bound, bias_bound, self.n_out).astype(self.dtype)
+        self.params, self.grads, self.penalized = [W, b], [np.zeros_like(W), np.zeros_like(b)], [True, False]
+        self._bound()
+        return (self.n_out,)
+
+    def _bound(self):
+        self.W, self.b = self.params
+        self.dW, self.db = self.grads
+
+    def _forward(self, x, training):
+        out = self._out("out", x.shape[0], (self.n_out,), training)
+        _dense.dense_forward(x, self.W, self.b, out)
+        if training:
+            self._x = x
+        return out
+
+    def backward(self, dout):
+        x = self._cached("_x")
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        if self.input_grad:
+            dx = self._out("dx", x.shape[0], self.input_shape, True)
+        else:
+            dx = np.empty((0, 0), self.dtype)
+        _dense.dense_backward(x, self.W, dout, self.decay, self.dW, self.db, dx)
+        return dx if self.input_grad else None
+
+    def __repr__(self):
+        return f"Dense({self.n_out})"

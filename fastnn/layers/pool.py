@@ -1,0 +1,81 @@
+"""Pooling over ``(N, C, H, W)``: ``MaxPool2D`` and ``AvgPool2D``."""
+import numpy as np
+
+from ..kernels import conv as _conv
+from ..kernels import pool as _pool
+from .base import Layer, _image_shape, _pair
+
+
+class _Pool2D(Layer):
+    """Shared geometry of the pooling layers: windows ``pool_size`` moved by ``stride`` (None: ``pool_size``),
+    no padding; output ``(N, C, H', W')`` with ``H' = (H - kh) // sh + 1``, ``W' = (W - kw) // sw + 1``."""
+
+    def __init__(self, pool_size, stride=None):
+        super().__init__()
+        name = type(self).__name__
+        self.pool_size = _pair(pool_size, "pool_size", name, 1)
+        self.stride = self.pool_size if stride is None else _pair(stride, "stride", name, 1)
+
+    def _build(self, input_shape, rng):
+        C, H, W = _image_shape(type(self).__name__, input_shape)
+        (kh, kw), (sh, sw) = self.pool_size, self.stride
+        if kh > H or kw > W:
+            raise ValueError(
+                f"{type(self).__name__}: pool_size {self.pool_size} is larger than the {H}x{W} input; "
+                "use a smaller pool_size."
+            )
+        return (C, _conv.out_size(H, kh, sh, 0), _conv.out_size(W, kw, sw, 0))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.pool_size}, stride={self.stride})"
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling over ``x (N, C, H, W)``: ``y[n, c, oh, ow] = max_{i<kh, j<kw} x[n, c, oh*sh + i, ow*sw + j]``,
+    ``H' = (H - kh) // sh + 1``. The gradient goes to the window's maximum; on ties to the first one in
+    row-major window order. Overlapping windows (stride < pool_size) accumulate their gradients."""
+
+    def _forward(self, x, training):
+        N = x.shape[0]
+        out = self._out("out", N, self.output_shape, training)
+        argmax = self._argmax_buffer(N) if training else np.empty((N, *self.output_shape), np.int64)
+        _pool.maxpool_forward(x, *self.pool_size, *self.stride, out, argmax)
+        if training:
+            self._argmax = argmax
+        return out
+
+    def _argmax_buffer(self, N):
+        buf = self._buffers.get("argmax")
+        if buf is None or buf.shape[0] < N:
+            buf = np.empty((N, *self.output_shape), np.int64)
+            self._buffers["argmax"] = buf
+        return buf[:N]
+
+    def backward(self, dout):
+        argmax = self._cached("_argmax")
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        dx = self._out("dx", dout.shape[0], self.input_shape, True)
+        if self.pool_size == (2, 2) and self.stride == (2, 2):
+            _pool.maxpool_backward_2x2(dout, argmax, dx)  # one writing pass instead of zero + scatter
+        else:
+            _pool.maxpool_backward(dout, argmax, dx)
+        return dx
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling over ``x (N, C, H, W)``: ``y[n, c, oh, ow] = mean_{i<kh, j<kw} x[n, c, oh*sh + i,
+    ow*sw + j]``, ``H' = (H - kh) // sh + 1``; backward spreads ``dout / (kh*kw)`` over each window."""
+
+    def _forward(self, x, training):
+        out = self._out("out", x.shape[0], self.output_shape, training)
+        _pool.avgpool_forward(x, *self.pool_size, *self.stride, out)
+        if training:
+            self._n = x.shape[0]
+        return out
+
+    def backward(self, dout):
+        self._cached("_n")
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        dx = self._out("dx", dout.shape[0], self.input_shape, True)
+        _pool.avgpool_backward(dout, *self.pool_size, *self.stride, dx)
+        return dx
