@@ -6,5 +6,6 @@ from .estimators import MLPClassifier, MLPRegressor
 from .cnn import CNNClassifier
 from .network import Sequential
 from .optimizers import SGD, Adagrad, Adam, AdamW, RMSProp
+from ._show_versions import show_versions
 
 __version__ = "0.1.0"

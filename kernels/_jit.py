@@ -1,27 +1,40 @@
-"""The one decorator every fastnn kernel uses, so that compile options live in one place.
+"""The one decorator every fastnn kernel uses, so that compile options and caching live in one place.
 
-Options: ``cache=True`` (on-disk cache, falling back when it cannot be written), ``nogil=True`` (kernels can
-run in threads), ``error_model="numpy"`` (division by zero gives inf/nan instead of raising and, more
-importantly, lets LLVM vectorise divisions), no ``fastmath`` (it would break NaN/inf checks).
+Options: ``nogil=True`` (kernels can run in threads), ``error_model="numpy"`` (division by zero gives inf/nan
+instead of raising and, more importantly, lets LLVM vectorise divisions), no ``fastmath`` (it would break NaN/inf
+checks).
 
-Numba looks for a writable cache location in this order: ``NUMBA_CACHE_DIR``, the ``__pycache__`` next to
-the source, then the user-wide cache directory. When the cache cannot go where it was asked to (``NUMBA_CACHE_DIR``,
-else the package directory) we say so once with one ``CacheFallbackWarning`` naming the location used; when no
-location at all is writable the kernels run uncached, with the same single warning saying so.
+Caching. Compiled kernels never go inside the installed package (pip does not own such files, so they would outlive
+``pip uninstall`` and break the next install). Each kernel gets fastnn's own cache, tried in this order:
+
+1. ``NUMBA_CACHE_DIR``, when set, as Numba documents;
+2. the per-user folder ``cache_root()``: ``platformdirs.user_cache_dir("fastnn")/<fastnn version>`` (on Linux
+   ``~/.cache/fastnn/0.1.0``), shared by all of the user's processes.
+
+Only fastnn's dispatchers use this cache; process-wide Numba settings are left alone, so other Numba libraries in
+the same process keep caching where they always did. When ``NUMBA_CACHE_DIR`` is set but cannot be written, one
+``CacheFallbackWarning`` names the folder used instead; when no folder at all is writable, the kernels run uncached
+with one warning.
 """
+import functools
 import os
 import warnings
+from importlib import metadata
 
 import numba
+from numba.core import caching
 
 OPTIONS = {"nogil": True, "error_model": "numpy", "fastmath": False}
 
-_KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
 _warned = False
+
+# Numba 0.60 spells its locator classes with a leading underscore.
+_UserProvided = getattr(caching, "UserProvidedCacheLocator", None) or caching._UserProvidedCacheLocator
+_SourceFileBacked = caching._SourceFileBackedLocatorMixin
 
 
 class CacheFallbackWarning(UserWarning):
-    """The package directory cannot hold Numba's cache; another location (or none) is used."""
+    """Compiled kernels cannot be cached where they were asked to go; another location (or none) is used."""
 
 
 def _warn_once(message):
@@ -31,10 +44,41 @@ def _warn_once(message):
         warnings.warn(message, CacheFallbackWarning, stacklevel=3)
 
 
-def _package_dir_writable():
-    cache_dir = os.path.join(_KERNEL_DIR, "__pycache__")
-    target = cache_dir if os.path.isdir(cache_dir) else _KERNEL_DIR
-    return os.access(target, os.W_OK)
+def _version():
+    try:
+        return metadata.version("fastnn")
+    except metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+        return "dev"
+
+
+@functools.lru_cache(maxsize=None)
+def cache_root():
+    """The per-user folder for fastnn's compiled kernels (``NUMBA_CACHE_DIR`` aside), found once per process."""
+    import platformdirs  # imported here: only the first kernel decoration needs it
+
+    return os.path.join(platformdirs.user_cache_dir("fastnn", appauthor=False), _version())
+
+
+class _UserFolderLocator(_SourceFileBacked, caching._CacheLocator):
+    """Caches a kernel in ``cache_root()``, in a subfolder per installed copy of the kernels' source folder."""
+
+    def __init__(self, py_func, py_file):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = os.path.join(cache_root(), self.get_suitable_cache_subpath(py_file))
+
+    def get_cache_path(self):
+        return self._cache_path
+
+
+class _KernelCacheImpl(caching.CompileResultCacheImpl):
+    _locator_classes = [_UserProvided, _UserFolderLocator]
+
+
+class KernelCache(caching.FunctionCache):
+    """Numba's per-function cache with fastnn's locations (``NUMBA_CACHE_DIR``, else the user folder)."""
+
+    _impl_class = _KernelCacheImpl
 
 
 def _within(path, folder):
@@ -45,39 +89,38 @@ def _within(path, folder):
         return False
 
 
-def _check_cache_location(dispatcher):
-    """Warn (once) when Numba put the cache somewhere other than where it was asked to: ``NUMBA_CACHE_DIR`` when
-    set, else the package's ``__pycache__``. Numba's choice is read back from the dispatcher, which is exact
-    even for root on a read-only file system, where ``os.access`` says yes."""
-    wanted = numba.config.CACHE_DIR or _KERNEL_DIR
-    path = getattr(getattr(dispatcher, "_cache", None), "_cache_path", None)
-    if path is None:  # a Numba without the attribute: judge by permissions
-        if numba.config.CACHE_DIR or _package_dir_writable():
-            return
-        path = "the user cache directory"
-    elif _within(path, wanted):
+def _attach_cache(dispatcher, py_func):
+    try:
+        cache = KernelCache(py_func)
+    except RuntimeError as exc:  # no writable location at all
+        _warn_once(
+            f"fastnn: kernels run uncached, compiled anew in every process ({exc}); set NUMBA_CACHE_DIR to a "
+            "writable folder."
+        )
         return
-    _warn_once(
-        f"fastnn: {wanted} is not writable, so compiled kernels are cached in {path} instead; set NUMBA_CACHE_DIR "
-        "to a writable folder to choose where."
-    )
+    asked = numba.config.CACHE_DIR
+    if asked and not _within(cache.cache_path, asked):
+        _warn_once(
+            f"fastnn: NUMBA_CACHE_DIR={asked} is not writable, so compiled kernels are cached in "
+            f"{os.path.dirname(cache.cache_path)} instead; set NUMBA_CACHE_DIR to a writable folder to choose where."
+        )
+    dispatcher._cache = cache  # what Dispatcher.enable_caching() does, with fastnn's locations
 
 
 def jit(func=None, **overrides):
-    """``numba.njit`` with fastnn's options; use as ``@jit`` or ``@jit(parallel=True)``."""
+    """``numba.njit`` with fastnn's options and cache; use as ``@jit`` or ``@jit(parallel=True)``."""
 
     def decorate(f):
-        options = {**OPTIONS, "cache": True, **overrides}
-        try:
-            dispatcher = numba.njit(**options)(f)
-        except RuntimeError as exc:  # Numba found no writable cache location at all
-            _warn_once(
-                f"fastnn: kernels run uncached, compiled anew in every process ({exc}); set NUMBA_CACHE_DIR to a "
-                "writable folder."
-            )
-            options["cache"] = False
-            return numba.njit(**options)(f)
-        _check_cache_location(dispatcher)
+        dispatcher = numba.njit(**{**OPTIONS, **overrides, "cache": False})(f)
+        _attach_cache(dispatcher, f)
         return dispatcher
 
     return decorate if func is None else decorate(func)
+
+
+def cache_dir():
+    """The folder holding this installation's compiled kernels, or None when they run uncached."""
+    from . import dense  # any kernel module: they all live in the same folder
+
+    cache = dense.dense_forward._cache
+    return cache.cache_path if isinstance(cache, KernelCache) else None

@@ -1,7 +1,8 @@
 """Reliability, concurrency and caching: one fitted model serves 8 threads at once with identical results; fit
 leaves every thread setting as it found it, also when it raises; GridSearchCV(n_jobs=2) works from an empty
-Numba cache (two processes compiling at once), from a read-only installed package (cache falls back to the user
-cache, one CacheFallbackWarning) and with no writable cache location at all (uncached, one warning)."""
+Numba cache (two processes compiling at once) and from a read-only installed package (cached in the user's fastnn
+folder, no warning); an unwritable NUMBA_CACHE_DIR falls back with one CacheFallbackWarning, no writable location
+at all runs uncached with one warning, and other Numba libraries keep their own cache location."""
 import ctypes
 import json
 import os
@@ -217,18 +218,54 @@ def test_gridsearch_n_jobs_2_with_empty_numba_cache(tmp_path):
     np.testing.assert_array_equal(out["proba"], _expected_proba(out["params"]))
 
 
-def test_gridsearch_n_jobs_2_from_read_only_package_uses_user_cache_and_warns_once(tmp_path):
+def test_gridsearch_n_jobs_2_from_read_only_package_caches_in_user_folder_without_warning(tmp_path):
     site = _read_only_package(tmp_path)
     home = _folder(tmp_path / "home", writable=True)
     out = _run_child("grid", tmp_path, {"PYTHONPATH": str(site), "HOME": str(home),
                                         "XDG_CACHE_HOME": str(home / ".cache")}, read_only=True)
     assert all(f.startswith(str(site)) for f in out["files"]), out["files"]
-    assert len(out["cache_warnings"]) == 1, out["cache_warnings"]
-    assert "is not writable, so compiled kernels are cached in" in out["cache_warnings"][0]
-    assert str(home) in out["cache_warnings"][0]
-    assert _cache_files(home), "the kernels were cached in the user cache"
+    assert out["cache_warnings"] == []
+    assert _cache_files(home / ".cache" / "fastnn"), "the kernels were cached in the user's fastnn folder"
     assert not _cache_files(site)
     np.testing.assert_array_equal(out["proba"], _expected_proba(out["params"]))
+
+
+def test_unwritable_numba_cache_dir_falls_back_to_user_folder_with_one_warning(tmp_path):
+    asked = _folder(tmp_path / "asked", writable=False)
+    home = _folder(tmp_path / "home", writable=True)
+    out = _run_child("fit", tmp_path, {"NUMBA_CACHE_DIR": str(asked), "HOME": str(home),
+                                       "XDG_CACHE_HOME": str(home / ".cache")}, read_only=True)
+    assert len(out["cache_warnings"]) == 1, out["cache_warnings"]
+    assert f"NUMBA_CACHE_DIR={asked} is not writable" in out["cache_warnings"][0]
+    assert str(home / ".cache" / "fastnn") in out["cache_warnings"][0]
+    assert not _cache_files(asked) and _cache_files(home / ".cache" / "fastnn")
+
+
+OTHER_LIBRARY = """
+import numba
+
+@numba.njit(cache=True)
+def twice(x):
+    return 2 * x
+"""
+
+
+def test_other_numba_libraries_keep_their_own_cache_location(tmp_path):
+    """fastnn's cache location is its own: a Numba function of another library in the same process still caches
+    in its __pycache__, as Numba does by default."""
+    lib = tmp_path / "otherlib"
+    lib.mkdir()
+    (lib / "other.py").write_text(OTHER_LIBRARY)
+    home = _folder(tmp_path / "home", writable=True)
+    code = "import fastnn; fastnn.MLPClassifier(max_iter=2).fit([[0.0], [1.0]], [0, 1]); import other; other.twice(2)"
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env.update(PYTHONPATH=str(lib), HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"))
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert [p.name for p in _cache_files(lib / "__pycache__")] == [p.name for p in _cache_files(lib)]
+    assert any(p.name.startswith("other.twice") for p in _cache_files(lib / "__pycache__"))
+    assert not any("other" in p.name for p in _cache_files(home)) and _cache_files(home / ".cache" / "fastnn")
 
 
 def test_no_writable_cache_location_runs_uncached_with_one_warning(tmp_path):
