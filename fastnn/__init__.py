@@ -7,5 +7,6 @@ from .cnn import CNNClassifier
 from .network import Sequential
 from .optimizers import SGD, Adagrad, Adam, AdamW, RMSProp
 from ._show_versions import show_versions
+from ._warmup import warmup
 
 __version__ = "0.1.0"

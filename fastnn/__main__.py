@@ -1,4 +1,5 @@
-"""``python -m fastnn info | cache clear``: the bug-report text and the kernel cache, from the command line."""
+"""``python -m fastnn info | cache clear | warmup``: the bug-report text and the kernel cache, from the command
+line."""
 import argparse
 import shutil
 import sys
@@ -23,11 +24,18 @@ def main(argv=None):
     commands.add_parser("info", help="print versions, BLAS threads and the kernel cache (for bug reports)")
     cache = commands.add_parser("cache", help="manage the compiled-kernel cache")
     cache.add_argument("action", choices=["clear"], help="clear: delete this installation's compiled kernels")
+    warm = commands.add_parser("warmup", help="compile the estimators' kernels into the cache (images, CI caches)")
+    warm.add_argument("--dtype", choices=["float32", "float64", "both"], default="float32")
+    warm.add_argument("--no-cnn", action="store_true", help="skip the convolution and pooling kernels")
     args = parser.parse_args(argv)
     if args.command == "info":
         from ._show_versions import show_versions
 
         show_versions()
+    elif args.command == "warmup":
+        from ._warmup import warmup
+
+        warmup(args.dtype, cnn=not args.no_cnn)
     else:
         _clear_cache()
     return 0

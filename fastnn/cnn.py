@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._training import BaseNeuralNetwork
+from ._base import BaseNeuralNetwork
 from .estimators import NeuralNetClassifierHead
 from .layers import ACTIVATIONS, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 
@@ -90,6 +90,7 @@ class CNNClassifier(NeuralNetClassifierHead):
         class_weight=None,
         weight_decay=0.01,
         progress_bar=False,
+        fused="auto",
     ):
         self.conv_layers = conv_layers
         self.pool_size = pool_size
@@ -122,6 +123,7 @@ class CNNClassifier(NeuralNetClassifierHead):
         self.class_weight = class_weight
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
+        self.fused = fused
 
     _X_shape_hint = "(n_samples, C*H*W) rows or (n_samples, C, H, W) images"
 

@@ -3,8 +3,9 @@
 Same parameters, defaults, fitted attributes and semantics as scikit-learn 1.9's MLPs (see the parity notes in
 each class), computed in ``float32`` by default, with extras: ``activation='leaky_relu'``, solvers
 ``adagrad``/``rmsprop``/``adamw``, ``dropout``, ``class_weight``, ``validation_loss_curve_``, failure-safe
-``fit``/``partial_fit`` and array-only pickles. The training machinery lives in ``fastnn._training``; the
-classifier and regressor heads here are reusable by other architectures (override ``_make_layers``).
+``fit``/``partial_fit`` and array-only pickles. The scikit-learn machinery lives in ``fastnn._base`` and the solver
+loops in ``fastnn._solvers``; the classifier and regressor heads here are reusable by other architectures (override
+``_make_layers``).
 """
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
@@ -19,10 +20,7 @@ from sklearn.utils.validation import validate_data
 
 import numbers
 
-from ._training import STOCHASTIC_SOLVERS, BaseNeuralNetwork, _readonly
-from .kernels import checks as _checks
-from .kernels import activations as _act
-from .kernels import softmax as _softmax
+from ._base import STOCHASTIC_SOLVERS, BaseNeuralNetwork
 from .layers import ACTIVATIONS, Dense, Dropout
 
 
@@ -164,31 +162,20 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
             correct = np.all((logits > 0) == (Y > 0.5), axis=1)
         return float(np.average(correct, weights=sample_weight))
 
-    def _finite_logits(self, X):
-        """float64 logits for ``X``, clipped to ``[-1e300, 1e300]``: an infinite logit (an input so large that the
-        network overflows) keeps its limit probability instead of turning into NaN; a NaN logit (inf - inf inside
-        the network) has no limit and raises."""
-        z = self._logits(self._check_input(X)).astype(np.float64)
-        if _checks.all_finite(_readonly(z.reshape(-1))):
-            return z
-        nan_rows = np.flatnonzero(np.isnan(z).any(axis=1))
-        if nan_rows.size:
-            raise ValueError(
-                f"{type(self).__name__}: the network output is NaN for {nan_rows.size} sample(s) (first: row "
-                f"{nan_rows[0]}), whose features are too large for dtype={np.dtype(self._np_dtype).name}; scale the "
-                "inputs as during fit (e.g. StandardScaler) or use dtype='float64'."
-            )
-        # +-1e300 keeps every difference of two logits finite, so softmax's max-shift cannot overflow either
-        return np.clip(z, -1e300, 1e300, out=z)
-
     def _proba(self, X):
-        """float64 probabilities (softmax rows, or independent logistic outputs) from the network's logits."""
-        z = self._finite_logits(X)
-        if self.out_activation_ == "softmax":
-            _softmax.softmax(z, z)
-        else:
-            _act.activation_forward(z.reshape(-1), _act.LOGISTIC, 0.0, z.reshape(-1))
-        return z
+        """float64 probabilities (softmax rows, or independent logistic outputs) through the loss's output link.
+        An infinite logit (an input so large that the network overflows) keeps its limit probability; a NaN logit
+        (inf - inf inside the network) has no limit and raises."""
+        net = self._network()
+        p, nan_row = net.loss.output_checked(net.logits(self._check_input(X)))
+        if nan_row >= 0:
+            n_nan = int(np.isnan(p).any(axis=1).sum())
+            raise ValueError(
+                f"{type(self).__name__}: the network output is NaN for {n_nan} sample(s) (first: row {nan_row}), "
+                f"whose features are too large for dtype={np.dtype(self._np_dtype).name}; scale the inputs as "
+                "during fit (e.g. StandardScaler) or use dtype='float64'."
+            )
+        return p
 
     def predict(self, X):
         """Predicted classes: ``(n_samples,)``, or the indicator matrix ``(n_samples, n_labels)`` for
@@ -266,19 +253,16 @@ class NeuralNetRegressorHead(RegressorMixin, BaseNeuralNetwork):
     def _reported_loss_scale(self):
         return 1.0 / self.n_outputs_ if self.loss == "squared_error" else 1.0
 
-    def _link(self, z):
-        z = z.astype(np.float64)
-        return np.exp(z) if self.out_activation_ == "exp" else z
-
     def _validation_score(self, logits, Y, sample_weight):
         from sklearn.metrics import r2_score  # imported here: only early stopping needs it, and it costs ~0.1 s
 
-        return float(r2_score(Y, self._link(logits), sample_weight=sample_weight))
+        return float(r2_score(Y, self._network().loss.output(logits), sample_weight=sample_weight))
 
     def predict(self, X):
         """Predictions ``(n_samples,)`` or ``(n_samples, n_outputs)``, float64."""
         self._check_fitted()
-        pred = self._link(self._logits(self._check_input(X)))
+        net = self._network()
+        pred = net.loss.output(net.logits(self._check_input(X)))
         return pred.ravel() if pred.shape[1] == 1 else pred
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -323,10 +307,15 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
     progress_bar : bool, default=False
         Show a tqdm bar over the epochs of a mini-batch fit (training loss, validation score, time); needs
         ``tqdm`` (the ``progress`` extra). ``verbose`` keeps scikit-learn's meaning and prints above the bar.
+    fused : {'auto', True, False}, default='auto'
+        How mini-batch epochs and predictions run: as one compiled kernel call (True), layer by layer (False), or
+        ``'auto'``: fused once that kernel is compiled or cached (``fastnn.warmup()``), or when the fit is long
+        enough to repay compiling it. Both give bit-identical results; only the time differs.
 
     ``activation`` also accepts ``'leaky_relu'`` (slope 0.01) and ``solver`` also ``'adagrad'``, ``'rmsprop'``
-    (rho 0.9) and ``'adamw'`` (all with ``epsilon``; the ``learning_rate`` schedules apply to ``'sgd'`` only,
-    as in scikit-learn). With ``early_stopping=True``, ``validation_loss_curve_`` records the validation loss
+    (rho 0.9) and ``'adamw'`` (all with ``epsilon``). ``learning_rate`` 'invscaling' and 'adaptive' apply to
+    ``'sgd'`` only, as in scikit-learn; ``'cosine'`` and ``'plateau'`` apply to every mini-batch solver (see
+    ``fastnn.optimizers.EpochSchedule``), and ``learning_rate_curve_`` records the rate of each epoch. With ``early_stopping=True``, ``validation_loss_curve_`` records the validation loss
     (data term, scaled like ``loss_curve_``) next to ``validation_scores_``.
     """
 
@@ -367,6 +356,7 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
         class_weight=None,
         weight_decay=0.01,
         progress_bar=False,
+        fused="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -396,6 +386,7 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
         self.class_weight = class_weight
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
+        self.fused = fused
 
 
 class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
@@ -443,6 +434,7 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
         dropout=0.0,
         weight_decay=0.01,
         progress_bar=False,
+        fused="auto",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -472,3 +464,4 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
         self.dropout = dropout
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
+        self.fused = fused

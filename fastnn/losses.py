@@ -7,8 +7,8 @@ logits to predictions (probabilities, means); ``link`` names that map.
 """
 import numpy as np
 
-from .kernels import activations as _act
 from .kernels import losses as _losses
+from .kernels import output as _output
 from .kernels import softmax as _softmax
 
 
@@ -36,7 +36,16 @@ class Loss:
         return self._dz
 
     def output(self, logits):
-        return np.asarray(logits)
+        """float64 predictions ``(N, K)`` from logits ``(N, K)``; rows with a NaN logit come out NaN."""
+        return self.output_checked(logits)[0]
+
+    def output_checked(self, logits):
+        """``(output(logits), index of the first row with a NaN logit or -1)``."""
+        z = np.ascontiguousarray(logits)
+        if z.dtype not in (np.float32, np.float64):
+            z = z.astype(np.float64)
+        out = np.empty(z.shape, np.float64)
+        return out, int(_output.output_link(z, _LINK_CODES[self.link], out))
 
     def _buffer(self, z):
         buf = getattr(self, "_dz_buf", None)
@@ -94,12 +103,6 @@ class SoftmaxCrossEntropy(Loss):
 
     _kernel = staticmethod(_softmax.softmax_cross_entropy)
 
-    def output(self, logits):
-        z = np.ascontiguousarray(logits)
-        p = np.empty_like(z)
-        _softmax.softmax(z, p)
-        return p
-
 
 class SigmoidCrossEntropy(Loss):
     """Per-output sigmoid + binary cross-entropy (binary and multi-label), summed over outputs:
@@ -107,12 +110,6 @@ class SigmoidCrossEntropy(Loss):
 
     link = "logistic"
     _kernel = staticmethod(_softmax.sigmoid_cross_entropy)
-
-    def output(self, logits):
-        z = np.ascontiguousarray(logits)
-        p = np.empty_like(z)
-        _act.activation_forward(z.reshape(-1), _act.LOGISTIC, 0.0, p.reshape(-1))
-        return p
 
 
 class SquaredError(Loss):
@@ -128,9 +125,9 @@ class PoissonLoss(Loss):
     link = "exp"
     _kernel = staticmethod(_losses.poisson)
 
-    def output(self, logits):
-        return np.exp(np.asarray(logits))
 
+_LINK_CODES = {"identity": _output.IDENTITY, "softmax": _output.SOFTMAX, "logistic": _output.LOGISTIC,
+               "exp": _output.EXP}
 
 LOSSES = {
     "log_loss": SoftmaxCrossEntropy,

@@ -6,18 +6,42 @@ vector without packing, and ``get_state``/``set_state`` are one copy each.
 
 The objective of ``loss_and_grad`` / ``train_step`` is ``loss(forward(X), y, w) + 0.5 * l2 * sum ||W||^2``
 over the penalised arrays (weights, not biases); ``l2`` may be changed between steps.
-"""
-import numpy as np
 
+``train_epoch`` runs a whole mini-batch epoch and ``logits`` inference on many rows; both choose between the
+layer-by-layer path and the fused kernels of ``kernels.mlp`` (``fastnn._plan``: eligibility and the tiered plan),
+which give bit-identical results.
+"""
+import math
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._plan import FusedMLP
+from .kernels import softmax as _softmax
+from .layers import kernel_array
 from .optimizers import Adam
+
+#: Rows densified at a time when X is sparse.
+SPARSE_CHUNK = 2048
 
 
 class Sequential:
-    def __init__(self, layers, loss, optimizer=None, l2=0.0):
+    """A stack of layers with a loss (on the logits) and an optimizer.
+
+    ``fused`` chooses how ``train_epoch`` and ``logits`` run a ``Dense (activation Dense)*`` stack: ``'auto'`` (the
+    tiered plan of ``fastnn._plan``), ``True`` (always one fused kernel call) or ``False`` (layer by layer).
+    Other stacks always run layer by layer. ``fused_epochs`` counts the epochs that ran fused.
+    """
+
+    def __init__(self, layers, loss, optimizer=None, l2=0.0, fused="auto"):
+        if fused not in ("auto", True, False):
+            raise ValueError(f"fused must be 'auto', True or False, got {fused!r}.")
         self.layers = list(layers)
         self.loss = loss
         self.optimizer = optimizer if optimizer is not None else Adam(1e-3)
         self.l2 = float(l2)
+        self.fused = fused
+        self.fused_epochs = 0
         self.built = False
 
     def build(self, input_shape, dtype=np.float32, random_state=None):
@@ -72,8 +96,28 @@ class Sequential:
         return out
 
     def predict(self, X):
-        """Predictions through the loss's output link (probabilities for the cross-entropies)."""
-        return self.loss.output(self.forward(X))
+        """float64 predictions through the loss's output link (probabilities for the cross-entropies)."""
+        return self.loss.output(self.logits(X))
+
+    def logits(self, X):
+        """Inference logits for ``X``: ``(N, *input_shape)``, or rows ``(N, prod(input_shape))`` (reshaped, as
+        views), dense or SciPy-sparse (densified ``SPARSE_CHUNK`` rows at a time). Allocates its outputs and caches
+        nothing, so concurrent calls are safe."""
+        self._ensure_built(X)
+        if sp.issparse(X):
+            X = X.tocsr()
+            out = np.empty((X.shape[0], *self.output_shape), self.dtype)
+            for start in range(0, X.shape[0], SPARSE_CHUNK):
+                rows = X[start : start + SPARSE_CHUNK].toarray()
+                out[start : start + rows.shape[0]] = self.logits(rows)
+            return out
+        plan = FusedMLP.of(self) if self.fused is not False else None
+        if plan is not None and np.ndim(X) == 2 and np.shape(X)[1:] == self.input_shape:
+            X = kernel_array(X, self.dtype)
+            if plan.forward_ready(X):
+                return plan.forward(X)  # = the layered result, in one call
+        X = np.asarray(X)
+        return self.forward(X.reshape(X.shape[0], *self.input_shape), training=False)
 
     def penalty(self):
         if not self.l2:
@@ -97,6 +141,76 @@ class Sequential:
         loss = self.loss_and_grad(X, y, sample_weight)
         self.optimizer.step([self.flat_params], [self.flat_grads])
         return loss
+
+    def train_epoch(self, X, Y, sample_weight, order, batch_size, alpha, scale=1.0, steps_left=0):
+        """One optimizer step per mini-batch of ``order`` (``batch_size`` rows, the last one shorter) over rows ``X``
+        (dense or sparse; reshaped to ``input_shape``), targets ``Y`` and optional ``sample_weight``.
+
+        Per batch ``B`` the objective is ``L_B = loss + 0.5 * (alpha / sum_B w) * sum ||W||^2`` (``alpha / |B|``
+        unweighted); a batch of zero total weight is skipped. The reported loss is
+        ``(L_B - penalty) * scale + penalty``. Returns ``(sum_B |B| L_B, steps, status)`` with ``status`` the
+        1-based index of the first batch whose objective is not finite (the epoch stops before its step), else 0.
+        ``steps_left`` (the steps the caller still expects in this fit) feeds the ``'auto'`` tier.
+        """
+        self._ensure_built(X)
+        plan = FusedMLP.of(self) if self.fused is not False else None
+        if plan is not None:
+            args = plan.epoch_args(X, Y, sample_weight, order, batch_size, alpha, scale)
+            if args is not None and (self.fused is True or plan.worth_fusing(args, steps_left)):
+                self.fused_epochs += 1
+                return plan.epoch(args)
+        return self._layered_epoch(X, Y, sample_weight, order, batch_size, alpha, scale)
+
+    def _layered_epoch(self, X, Y, sample_weight, order, batch_size, alpha, scale):
+        xbuf, ybuf, wbuf = self._batch_buffers(X, Y, sample_weight, batch_size)
+        params, grads = [self.flat_params], [self.flat_grads]
+        sparse = sp.issparse(X)
+        n = X.shape[0]
+        total, steps = 0.0, 0
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            m = stop - start
+            idx = order[start:stop]
+            xb = xbuf[:m]
+            if sparse:
+                xb[...] = X[idx].toarray()
+            else:
+                np.take(X, idx, axis=0, out=xb, mode="clip")
+            yb = ybuf[:m]
+            np.take(Y, idx, axis=0, out=yb, mode="clip")
+            if wbuf is None:
+                wb = None
+                self.l2 = alpha / m
+            else:
+                wb = wbuf[:m]
+                np.take(sample_weight, idx, out=wb, mode="clip")
+                w_sum = _softmax.weight_total(wb)
+                if w_sum <= 0.0:
+                    continue  # a batch of zero-weight samples carries no data: no step (and no 0/0 loss)
+                self.l2 = alpha / w_sum
+            loss = self.loss_and_grad(xb.reshape(m, *self.input_shape), yb, wb)
+            if not math.isfinite(loss):
+                return total, steps, start // batch_size + 1
+            if scale != 1.0:
+                penalty = self.penalty()
+                loss = (loss - penalty) * scale + penalty
+            self.optimizer.step(params, grads)
+            steps += 1
+            total += loss * m
+        return total, steps, 0
+
+    def _batch_buffers(self, X, Y, sample_weight, batch_size):
+        """Preallocated batch buffers (rows, targets, weights), kept across epochs of the same shapes."""
+        key = (batch_size, X.shape[1], Y.shape[1:], Y.dtype, sample_weight is not None)
+        cached = self.__dict__.get("_layered_buffers")
+        if cached is None or cached[0] != key:
+            buffers = (
+                np.empty((batch_size, X.shape[1]), self.dtype),
+                np.empty((batch_size,) + Y.shape[1:], Y.dtype),
+                None if sample_weight is None else np.empty(batch_size, self.dtype),
+            )
+            cached = self._layered_buffers = (key, buffers)
+        return cached[1]
 
     def get_state(self):
         """A copy of all parameters (one flat vector)."""

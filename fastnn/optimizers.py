@@ -5,7 +5,8 @@ call (``fastnn.kernels.optim``), and ``Sequential`` hands over its single flat p
 one call in all. The exact rules are in ``fastnn.kernels.optim``'s docstring.
 
 ``lr`` is a number or a schedule: any callable ``schedule(t) -> lr`` of the 0-based step count ``t``
-(``ConstantLR``, ``InverseScalingLR``, ``StepLR``, ``CosineLR`` below).
+(``ConstantLR``, ``InverseScalingLR``, ``StepLR``, ``CosineLR`` below). The estimators change a numeric ``lr``
+between epochs instead, through an ``EpochSchedule`` (their ``learning_rate`` parameter).
 """
 import math
 
@@ -56,7 +57,11 @@ class CosineLR:
 
 
 class Optimizer:
+    """Base class: ``step(params, grads)`` updates in place; ``code`` and ``hyper()`` describe the rule to kernels
+    that pick it at run time (the fused epoch, ``kernels.optim.step``)."""
+
     n_state = 0
+    code = None
 
     def __init__(self, lr):
         if not callable(lr) and not (np.isfinite(lr) and lr > 0):
@@ -69,6 +74,10 @@ class Optimizer:
         """The learning rate the next step will use."""
         return self.lr(self.t) if callable(self.lr) else self.lr
 
+    def set_lr(self, lr):
+        """Change the (numeric) step size between steps."""
+        self.lr = float(lr)
+
     def step(self, params, grads):
         if self.state is None:
             self.state = [[np.zeros_like(p) for _ in range(self.n_state)] for p in params]
@@ -77,8 +86,30 @@ class Optimizer:
         for p, g, s in zip(params, grads, self.state):
             self._update(p, g, s, lr)
 
+    def hyper(self):
+        """float64 hyperparameters for ``kernels.optim.step`` at the current learning rate."""
+        h = np.zeros(_optim.N_HYPER)
+        h[_optim.LR] = float(self.learning_rate())
+        self._hyper(h)
+        return h
+
+    def _hyper(self, h):
+        pass
+
     def reset(self):
         self.t, self.state = 0, None
+
+    def state_dict(self):
+        """What continuing exactly needs: the step count, the learning rate and the state buffers (plain data)."""
+        return {"t": self.t, "lr": self.lr, "state": self.state}
+
+    def load_state_dict(self, state):
+        """Restore ``state_dict()``'s output; buffers are copied when read-only (e.g. memory-mapped by joblib),
+        since steps update them in place."""
+        buffers = state["state"]
+        if buffers is not None:
+            buffers = [[b if b.flags.writeable else np.array(b) for b in per_param] for per_param in buffers]
+        self.t, self.lr, self.state = state["t"], state["lr"], buffers
 
     def __repr__(self):
         return f"{type(self).__name__}(lr={self.lr!r})"
@@ -86,6 +117,8 @@ class Optimizer:
 
 class SGD(Optimizer):
     """SGD with optional momentum (PyTorch's ``dampening``; zero-initialised buffer) and Nesterov."""
+
+    code = _optim.SGD
 
     def __init__(self, lr, momentum=0.0, nesterov=False, dampening=0.0):
         super().__init__(lr)
@@ -96,13 +129,27 @@ class SGD(Optimizer):
         self.momentum, self.nesterov, self.dampening = float(momentum), bool(nesterov), float(dampening)
         self.n_state = 1 if momentum else 0
 
+    def set_lr(self, lr):
+        """Change the step size, rescaling the momentum buffer so that the update continues scikit-learn's velocity
+        form ``v = momentum v - lr g`` (``v = -lr * buf``) across the change."""
+        old = float(self.lr)
+        if lr != old and self.state:
+            for s in self.state:
+                for buf in s:
+                    buf *= buf.dtype.type(old / lr)
+        super().set_lr(lr)
+
     def _update(self, p, g, s, lr):
         buf = s[0] if s else p[:0]
         _optim.sgd(p, g, buf, lr, self.momentum, self.dampening, self.nesterov)
 
+    def _hyper(self, h):
+        h[_optim.MOMENTUM], h[_optim.DAMPENING], h[_optim.NESTEROV] = self.momentum, self.dampening, self.nesterov
+
 
 class Adagrad(Optimizer):
     n_state = 1
+    code = _optim.ADAGRAD
 
     def __init__(self, lr, eps=1e-8):
         super().__init__(lr)
@@ -111,9 +158,13 @@ class Adagrad(Optimizer):
     def _update(self, p, g, s, lr):
         _optim.adagrad(p, g, s[0], lr, self.eps)
 
+    def _hyper(self, h):
+        h[_optim.EPS] = self.eps
+
 
 class RMSProp(Optimizer):
     n_state = 1
+    code = _optim.RMSPROP
 
     def __init__(self, lr, rho=0.9, eps=1e-8):
         super().__init__(lr)
@@ -124,9 +175,13 @@ class RMSProp(Optimizer):
     def _update(self, p, g, s, lr):
         _optim.rmsprop(p, g, s[0], lr, self.rho, self.eps)
 
+    def _hyper(self, h):
+        h[_optim.RHO], h[_optim.EPS] = self.rho, self.eps
+
 
 class Adam(Optimizer):
     n_state = 2
+    code = _optim.ADAM
     weight_decay = 0.0
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -139,6 +194,10 @@ class Adam(Optimizer):
     def _update(self, p, g, s, lr):
         _optim.adam(p, g, s[0], s[1], self.t, lr, self.beta1, self.beta2, self.eps, self.weight_decay)
 
+    def _hyper(self, h):
+        h[_optim.BETA1], h[_optim.BETA2], h[_optim.EPS] = self.beta1, self.beta2, self.eps
+        h[_optim.WEIGHT_DECAY] = self.weight_decay
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: ``p -= lr * weight_decay * p`` before the Adam step."""
@@ -148,6 +207,39 @@ class AdamW(Adam):
         if weight_decay < 0:
             raise ValueError(f"AdamW: weight_decay must be >= 0, got {weight_decay!r}.")
         self.weight_decay = float(weight_decay)
+
+
+class EpochSchedule:
+    """How an estimator changes the learning rate between epochs (its ``learning_rate`` parameter); the rate is
+    constant within an epoch.
+
+    - ``'constant'``: ``lr = lr0``.
+    - ``'invscaling'``: after each epoch ``lr = lr0 / (t + 1) ** power_t``, ``t`` the samples seen so far
+      (scikit-learn's rule, for sgd).
+    - ``'adaptive'`` / ``'plateau'``: when ``n_iter_no_change`` epochs bring no improvement, ``lr /= 5`` and training
+      goes on; it stops once ``lr <= 1e-6`` (scikit-learn's 'adaptive' for sgd; 'plateau' the same for any solver).
+    - ``'cosine'``: epoch ``e`` (0-based) runs at ``lr0 * (1 + cos(pi * e / max_iter)) / 2``, from ``lr0`` towards 0.
+    """
+
+    def __init__(self, kind, lr0, power_t=0.5, max_iter=200):
+        self.kind, self.lr0, self.power_t, self.max_iter = kind, float(lr0), float(power_t), int(max_iter)
+
+    def epoch_ends(self, optimizer, samples_seen, epochs_done):
+        """Set the rate of the next epoch."""
+        if self.kind == "invscaling":
+            optimizer.set_lr(self.lr0 / (samples_seen + 1) ** self.power_t)
+        elif self.kind == "cosine":
+            optimizer.set_lr(self.lr0 * 0.5 * (1.0 + math.cos(math.pi * min(epochs_done, self.max_iter) / self.max_iter)))
+
+    def no_improvement(self, optimizer):
+        """Called when training stopped improving; returns ``(stop, what happened)``."""
+        if self.kind not in ("adaptive", "plateau"):
+            return True, "Stopping."
+        lr = float(optimizer.lr)
+        if lr <= 1e-6:
+            return True, "Learning rate too small. Stopping."
+        optimizer.set_lr(lr / 5.0)
+        return False, "Setting learning rate to %f" % optimizer.lr
 
 
 OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam, "adamw": AdamW}

@@ -2,7 +2,9 @@
 
 Options: ``nogil=True`` (kernels can run in threads), ``error_model="numpy"`` (division by zero gives inf/nan
 instead of raising and, more importantly, lets LLVM vectorise divisions), no ``fastmath`` (it would break NaN/inf
-checks).
+checks). Small helpers that other kernels call take ``@jit(inline="always")``: Numba then types them inside each
+caller instead of compiling, wrapping and caching them as functions of their own, which costs about as much as a
+whole kernel on a cold cache.
 
 Caching. Compiled kernels never go inside the installed package (pip does not own such files, so they would outlive
 ``pip uninstall`` and break the next install). Each kernel gets fastnn's own cache, tried in this order:
@@ -124,3 +126,22 @@ def cache_dir():
 
     cache = dense.dense_forward._cache
     return cache.cache_path if isinstance(cache, KernelCache) else None
+
+
+def signature(dispatcher, args):
+    """The Numba signature a call ``dispatcher(*args)`` dispatches on."""
+    return tuple(dispatcher.typeof_pyval(a) for a in args)
+
+
+def is_compiled(dispatcher, sig):
+    """Whether ``sig`` is compiled in this process."""
+    return sig in dispatcher.overloads
+
+
+def is_cached(dispatcher, sig):
+    """Whether ``sig`` is stored in the kernel cache, so that a call would load it instead of compiling (reads the
+    cache's index file)."""
+    cache = dispatcher._cache
+    if not isinstance(cache, KernelCache):
+        return False
+    return cache._index_key(sig, dispatcher.targetctx.codegen()) in cache._cache_file._load_index()

@@ -16,7 +16,7 @@ IDENTITY, RELU, LEAKY_RELU, LOGISTIC, TANH = 0, 1, 2, 3, 4
 CODES = {"identity": IDENTITY, "relu": RELU, "leaky_relu": LEAKY_RELU, "logistic": LOGISTIC, "tanh": TANH}
 
 
-@jit
+@jit(inline="always")
 def logistic(z):
     """Overflow-free logistic of a scalar: exp is only ever taken of a non-positive number."""
     if z >= 0:

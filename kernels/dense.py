@@ -38,7 +38,7 @@ def dense_backward(x, W, dout, alpha, dW, db, dx):
         np.dot(dout, W.T, dx)
 
 
-@jit
+@jit(inline="always")
 def column_sums(a, out):
     """``out = a.sum(axis=0)`` for a 2-D ``a``, accumulated row by row (cache friendly)."""
     out[:] = 0

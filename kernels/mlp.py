@@ -1,25 +1,31 @@
-"""A whole training epoch of a dense MLP (all mini-batches) in one kernel call.
+"""A dense MLP's whole training epoch, or its forward pass, in one kernel call, for any depth and width.
 
-The network is ``[Dense, activation] * n_hidden + [Dense]`` with a fused output loss. Per mini-batch ``B`` of the
-sample ``order`` (``batch_size`` rows, the last one shorter) the kernel does exactly what the layered path
-(``Sequential.loss_and_grad`` + one optimizer step over the flat vector) does, calling the same kernels in the same
-order, so the results are bit-identical:
+The network is ``[Dense, activation] * n_hidden + [Dense]`` with a fused output loss. Its parameters are one flat
+vector ``params`` (gradients: ``grads``, same layout) described by an int64 ``table`` with one row per dense layer:
 
-1. gather ``X[order[B]]`` (and labels / targets / weights) into the preallocated batch buffers;
+    ``table[l] = (n_in, n_out, w_off, b_off, act, z_off, dz_off, h_off, dh_off)``
+
+``W_l = params[w_off : w_off + n_in * n_out].reshape(n_in, n_out)``, ``b_l = params[b_off : b_off + n_out]``; ``act``
+is the activation code applied after a hidden layer (``kernels.activations``; -1 for the output layer) with slope
+``slopes[l]``. The ``*_off`` columns place the per-layer batch buffers (``batch_size x n_out`` each) in the flat
+``work`` vector: ``z`` (dense outputs; the last one the logits), ``dz`` (gradients w.r.t. them; the last one the
+loss gradient), ``h`` (activation outputs) and ``dh`` (gradients w.r.t. them); -1 where unused. Since every depth
+and width has the same argument types, each kernel compiles once per dtype.
+
+Per mini-batch ``B`` of the sample ``order`` (``batch_size`` rows, the last one shorter) ``mlp_epoch`` does exactly
+what the layered path (``Sequential``'s layers, the loss object, one optimizer step over the flat vector) does,
+calling the same kernels in the same order, so the results are bit-identical:
+
+1. gather ``X[order[B]]`` (and labels / targets / weights) into the batch buffers;
 2. forward: ``dense_forward`` then ``activation_forward`` per hidden layer, ``dense_forward`` for the output;
 3. the fused loss + gradient selected by ``loss_code`` (``SOFTMAX_LABELS``: integer labels; ``SOFTMAX``: target
    matrix; ``SIGMOID``; ``SQUARED``; ``POISSON``);
 4. ``l2 = alpha / sum_B w`` (``alpha / |B|`` without weights); a batch whose weights sum to 0 is skipped (no step);
    the batch objective is ``L_B = loss + 0.5 l2 sum ||W||^2``, reported as ``(L_B - pen) * scale + pen``;
-5. backward: ``dense_backward`` (with ``l2`` as the weight decay; no input gradient for the first layer) and
-   ``activation_backward``, writing into the gradient views;
-6. the optimizer step over the flat ``params``/``grads`` by ``solver_code`` (``SGD``, ``ADAM`` (AdamW with
-   ``weight_decay > 0``; step number ``t0 + steps``), ``ADAGRAD``, ``RMSPROP``), the kernels of ``optim.py``.
-
-Per-layer arrays come as homogeneous tuples (``Ws``/``dWs``: 2-D, ``bs``/``dbs``: 1-D; views into the flat
-vectors), the batch work buffers as tuples of ``(batch_size, width)`` arrays: ``zs`` (dense outputs, the last one
-the logits), ``hs`` (activation outputs), ``dhs`` (gradients w.r.t. activation outputs), ``dzs`` (w.r.t. dense
-outputs, the last one the loss gradient). A kernel compiles once per dtype and depth.
+5. backward: ``dense_backward`` (``l2`` as weight decay; no input gradient for the first layer) and
+   ``activation_backward``;
+6. the optimizer step over the flat vectors: ``optim.step`` with ``solver_code`` and ``hyper``, step number
+   ``t0 + steps``.
 
 Returns ``(total, steps, status)``: ``total = sum_B |B| L_B`` (reported scale), the number of optimizer steps, and
 ``status`` = 0, or the 1-based index of the first mini-batch whose objective was not finite (the epoch stops
@@ -31,25 +37,29 @@ from ._jit import jit
 from .activations import activation_backward, activation_forward
 from .dense import dense_backward, dense_forward
 from .losses import poisson, squared_error
-from .optim import adagrad, adam, rmsprop, sgd
+from .optim import step
 from .softmax import sigmoid_cross_entropy, softmax_cross_entropy, softmax_cross_entropy_labels, weight_total
 
 SOFTMAX_LABELS, SOFTMAX, SIGMOID, SQUARED, POISSON = 0, 1, 2, 3, 4
-SGD, ADAM, ADAGRAD, RMSPROP = 0, 1, 2, 3
+N_IN, N_OUT, W_OFF, B_OFF, ACT, Z_OFF, DZ_OFF, H_OFF, DH_OFF = range(9)
+
+
+@jit(inline="always")
+def _rows(flat, offset, m, width):
+    """The ``(m, width)`` C-contiguous view of ``flat[offset:]``."""
+    return flat[offset : offset + m * width].reshape((m, width))
 
 
 @jit
 def mlp_epoch(
-    X, labels, Y, w, order, batch_size,
-    Ws, bs, dWs, dbs, codes, slopes,
-    xbuf, lbuf, ybuf, wbuf, zs, hs, dhs, dzs,
-    loss_code, alpha, scale,
-    params, grads, s1, s2, solver_code, t0, lr, momentum, dampening, nesterov, beta1, beta2, eps, weight_decay, rho,
+    X, labels, Y, w, order, batch_size, table, slopes, params, grads, work, xbuf, lbuf, ybuf, wbuf,
+    loss_code, alpha, scale, s1, s2, solver_code, t0, hyper,
 ):
     """One epoch; see the module docstring. ``labels`` (intp) or ``Y`` (2-D) is empty when unused, ``w`` is empty
-    without sample weights; ``s1``/``s2`` are the optimizer's state vectors (empty when unused)."""
+    without sample weights; ``s1``/``s2`` are the optimizer's state vectors (empty when unused) and ``hyper`` its
+    float64 hyperparameters (``optim.step``)."""
     n = order.shape[0]
-    n_dense = len(Ws)
+    n_dense = table.shape[0]
     n_feat = X.shape[1]
     weighted = w.shape[0] > 0
     empty_dx = np.empty((0, 0), X.dtype)
@@ -86,15 +96,19 @@ def mlp_epoch(
         else:
             l2 = alpha / m
         # ---- forward
-        dense_forward(xb, Ws[0], bs[0], zs[0][:m])
-        for layer in range(1, n_dense):
-            z = zs[layer - 1][:m]
-            h = hs[layer - 1][:m]
-            activation_forward(z.reshape(-1), codes[layer - 1], slopes[layer - 1], h.reshape(-1))
-            dense_forward(h, Ws[layer], bs[layer], zs[layer][:m])
+        h = xb
+        for layer in range(n_dense):
+            n_in, n_out = table[layer, N_IN], table[layer, N_OUT]
+            W = _rows(params, table[layer, W_OFF], n_in, n_out)
+            z = _rows(work, table[layer, Z_OFF], m, n_out)
+            dense_forward(h, W, params[table[layer, B_OFF] : table[layer, B_OFF] + n_out], z)
+            if layer < n_dense - 1:
+                h = _rows(work, table[layer, H_OFF], m, n_out)
+                activation_forward(z.reshape(-1), table[layer, ACT], slopes[layer], h.reshape(-1))
         # ---- loss and its gradient
-        logits = zs[n_dense - 1][:m]
-        dlogits = dzs[n_dense - 1][:m]
+        n_out = table[n_dense - 1, N_OUT]
+        logits = _rows(work, table[n_dense - 1, Z_OFF], m, n_out)
+        dlogits = _rows(work, table[n_dense - 1, DZ_OFF], m, n_out)
         if loss_code == SOFTMAX_LABELS:
             loss = softmax_cross_entropy_labels(logits, lbuf[:m], wb, dlogits)
         elif loss_code == SOFTMAX:
@@ -106,19 +120,28 @@ def mlp_epoch(
         else:
             loss = poisson(logits, ybuf[:m], wb, dlogits)
         # ---- backward
-        for layer in range(n_dense - 1, 0, -1):
-            h = hs[layer - 1][:m]
-            dh = dhs[layer - 1][:m]
-            dense_backward(h, Ws[layer], dzs[layer][:m], l2, dWs[layer], dbs[layer], dh)
-            activation_backward(h.reshape(-1), dh.reshape(-1), codes[layer - 1], slopes[layer - 1],
-                                dzs[layer - 1][:m].reshape(-1))
-        dense_backward(xb, Ws[0], dzs[0][:m], l2, dWs[0], dbs[0], empty_dx)
+        for layer in range(n_dense - 1, -1, -1):
+            n_in, n_out = table[layer, N_IN], table[layer, N_OUT]
+            W = _rows(params, table[layer, W_OFF], n_in, n_out)
+            dW = _rows(grads, table[layer, W_OFF], n_in, n_out)
+            db = grads[table[layer, B_OFF] : table[layer, B_OFF] + n_out]
+            dz = _rows(work, table[layer, DZ_OFF], m, n_out)
+            if layer == 0:
+                dense_backward(xb, W, dz, l2, dW, db, empty_dx)
+            else:
+                below = layer - 1
+                h = _rows(work, table[below, H_OFF], m, n_in)
+                dh = _rows(work, table[below, DH_OFF], m, n_in)
+                dense_backward(h, W, dz, l2, dW, db, dh)
+                dz_below = _rows(work, table[below, DZ_OFF], m, n_in)
+                activation_backward(h.reshape(-1), dh.reshape(-1), table[below, ACT], slopes[below],
+                                    dz_below.reshape(-1))
         # ---- objective (as Sequential.penalty: 0.5 * l2 * sum of the weights' squared norms)
         penalty = 0.0
         if l2 != 0.0:
             sq = 0.0
             for layer in range(n_dense):
-                flat = Ws[layer].reshape(-1)
+                flat = params[table[layer, W_OFF] : table[layer, W_OFF] + table[layer, N_IN] * table[layer, N_OUT]]
                 sq += np.float64(np.dot(flat, flat))
             penalty = 0.5 * l2 * sq
         loss = loss + penalty
@@ -128,29 +151,24 @@ def mlp_epoch(
             loss = (loss - penalty) * scale + penalty
         # ---- optimizer step over the flat vector
         steps += 1
-        if solver_code == SGD:
-            sgd(params, grads, s1, lr, momentum, dampening, nesterov)
-        elif solver_code == ADAM:
-            adam(params, grads, s1, s2, t0 + steps, lr, beta1, beta2, eps, weight_decay)
-        elif solver_code == ADAGRAD:
-            adagrad(params, grads, s1, lr, eps)
-        else:
-            rmsprop(params, grads, s1, lr, rho, eps)
+        step(solver_code, params, grads, s1, s2, t0 + steps, hyper)
         total += loss * m
     return total, steps, 0
 
 
 @jit
-def mlp_forward(X, Ws, bs, codes, slopes):
-    """Inference through the same ``Dense (activation Dense)*`` stack: ``dense_forward`` and
-    ``activation_forward`` in the layered order (so the logits are bit-identical to ``Sequential.forward``), in one
-    call. Allocates its outputs (nothing shared: safe to call from several threads); returns the logits."""
+def mlp_forward(X, table, slopes, params):
+    """Inference through the same stack: ``dense_forward`` and ``activation_forward`` in the layered order (so the
+    logits are bit-identical to ``Sequential.forward``), in one call. Allocates its outputs (nothing shared: safe
+    to call from several threads); returns the logits."""
     n = X.shape[0]
-    z = np.empty((n, Ws[0].shape[1]), X.dtype)
-    dense_forward(X, Ws[0], bs[0], z)
-    for layer in range(1, len(Ws)):
-        activation_forward(z.reshape(-1), codes[layer - 1], slopes[layer - 1], z.reshape(-1))
-        out = np.empty((n, Ws[layer].shape[1]), X.dtype)
-        dense_forward(z, Ws[layer], bs[layer], out)
+    z = X
+    for layer in range(table.shape[0]):
+        n_in, n_out = table[layer, N_IN], table[layer, N_OUT]
+        if layer > 0:
+            activation_forward(z.reshape(-1), table[layer - 1, ACT], slopes[layer - 1], z.reshape(-1))
+        out = np.empty((n, n_out), X.dtype)
+        b_off = table[layer, B_OFF]
+        dense_forward(z, _rows(params, table[layer, W_OFF], n_in, n_out), params[b_off : b_off + n_out], out)
         z = out
     return z

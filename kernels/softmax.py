@@ -14,7 +14,7 @@ import numpy as np
 from ._jit import jit
 
 
-@jit
+@jit(inline="always")
 def _row_lse(z, i):
     m = z[i, 0]
     for k in range(1, z.shape[1]):
@@ -36,7 +36,7 @@ def weight_total(w):
     return total
 
 
-@jit
+@jit(inline="always")
 def _inverse_total(w, n):
     """1 / sum(w), or 1 / n for an empty ``w``."""
     if w.shape[0] == 0:

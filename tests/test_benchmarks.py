@@ -109,3 +109,13 @@ def test_compare_quick_writes_chart_and_a_row_per_target(tmp_path):
     except ImportError:
         return
     assert t1[4].strip() not in ("-", ""), rows[0]  # PyTorch timed when importable
+
+
+def test_first_fit_quick_measures_cold_fit_against_scikit_learn():
+    """benchmarks/first_fit.py end to end on tiny fits: one row with both libraries' times and their ratio."""
+    from benchmarks import first_fit
+
+    rows = first_fit.main(["--cases", "cold", "--repeats", "1", "--quick"])
+    (name, fastnn_time, sklearn_time, ratio, goal), = rows
+    assert fastnn_time.endswith(" s") and sklearn_time.endswith(" s") and float(sklearn_time[:-2]) > 0
+    assert float(ratio[:-1]) == pytest.approx(float(fastnn_time[:-2]) / float(sklearn_time[:-2]), rel=0.05)

@@ -1,6 +1,7 @@
 """The fused whole-epoch kernel (``kernels.mlp.mlp_epoch``) against the layered path it replaces: same kernels in
 the same order, so every parameter, optimizer buffer and loss value must be bit-identical (``np.array_equal``),
-not merely close. Tiny data: the cost here is compilation (one kernel signature per dtype and depth)."""
+not merely close. The estimators' ``fused`` parameter chooses the path; ``Sequential.fused_epochs`` shows which ran.
+Tiny data: the cost here is compilation (one kernel signature per dtype, any depth)."""
 import warnings
 
 import numpy as np
@@ -8,24 +9,11 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-import fastnn._training as training
+from fastnn._plan import FusedMLP
 from fastnn.estimators import MLPClassifier, MLPRegressor
+from fastnn.kernels import mlp as kernels_mlp
 
 N, F = 50, 6  # 50 rows, batch 16: the last batch has 2 rows
-
-
-@pytest.fixture
-def spy(monkeypatch):
-    """Counts fused-kernel calls (so a test cannot pass by silently taking the layered path)."""
-    calls = []
-    original = training._mlp.mlp_epoch
-
-    def counted(*args):
-        calls.append(1)
-        return original(*args)
-
-    monkeypatch.setattr(training._mlp, "mlp_epoch", counted)
-    return calls
 
 
 def _data(kind, dtype=np.float64, seed=0):
@@ -44,15 +32,15 @@ def _data(kind, dtype=np.float64, seed=0):
     return X, y
 
 
-def _fit_both(monkeypatch, make, X, y, fit=None):
+def _fit_both(make, X, y, fit=None):
     """Fit twice from the same seed, fused and layered; returns (fused, layered) estimators."""
     fit = fit or (lambda est: est.fit(X, y))
     models = []
     for fused in (True, False):
-        monkeypatch.setattr(training, "_FUSED_EPOCH", fused)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            models.append(fit(make()))
+            models.append(fit(make().set_params(fused=fused)))
+    assert models[1]._net.fused_epochs == 0
     return models
 
 
@@ -101,29 +89,29 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_fused_epoch_bit_identical(case, monkeypatch, spy):
+def test_fused_epoch_bit_identical(case):
     cls, kind, params = CASES[case]
     params = {"hidden_layer_sizes": (8,), "batch_size": 16, "max_iter": 4, "random_state": 0, "alpha": 1e-3,
               **params}
     X, y = _data(kind)
-    fused, layered = _fit_both(monkeypatch, lambda: cls(**params), X, y)
-    assert len(spy) == 4, "the fused kernel did not run for every epoch"
+    fused, layered = _fit_both(lambda: cls(**params), X, y)
+    assert fused._net.fused_epochs == 4, "the fused kernel did not run for every epoch"
     _assert_identical(fused, layered)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fused_epoch_sample_weight_with_zero_weight_batch(dtype, monkeypatch, spy):
+def test_fused_epoch_sample_weight_with_zero_weight_batch(dtype):
     X, y = _data("multiclass")
     sw = np.random.default_rng(1).uniform(0.1, 3.0, N)
     sw[16:32] = 0.0  # without shuffling, the whole second batch weighs nothing: no step, no loss
     make = lambda: MLPClassifier((8,), batch_size=16, max_iter=3, random_state=0, shuffle=False, dtype=dtype)
-    fused, layered = _fit_both(monkeypatch, make, X, y, fit=lambda est: est.fit(X, y, sample_weight=sw))
-    assert spy
+    fused, layered = _fit_both(make, X, y, fit=lambda est: est.fit(X, y, sample_weight=sw))
+    assert fused._net.fused_epochs == 3
     _assert_identical(fused, layered)
     assert fused._optimizer.t == 3 * 3  # 4 batches per epoch, one of them skipped
 
 
-def test_fused_epoch_partial_fit_continues_optimizer(monkeypatch, spy):
+def test_fused_epoch_partial_fit_continues_optimizer():
     X, y = _data("regression")
 
     def fit(est):
@@ -132,20 +120,20 @@ def test_fused_epoch_partial_fit_continues_optimizer(monkeypatch, spy):
         return est
 
     fused, layered = _fit_both(
-        monkeypatch, lambda: MLPRegressor(hidden_layer_sizes=(8,), batch_size=16, random_state=0, solver="sgd", momentum=0.9), X, y, fit
+        lambda: MLPRegressor(hidden_layer_sizes=(8,), batch_size=16, random_state=0, solver="sgd", momentum=0.9), X, y, fit
     )
-    assert len(spy) == 3
+    assert fused._net.fused_epochs == 3
     _assert_identical(fused, layered)
 
 
-def test_fused_epoch_divergence_same_error_and_restored(monkeypatch, spy):
+def test_fused_epoch_divergence_same_error_and_restored():
     X, y = _data("regression")
     X[:5] *= 1e30  # overflows float32 on the first batch containing them
     errors, states = [], []
     for fused in (True, False):
-        monkeypatch.setattr(training, "_FUSED_EPOCH", fused)
-        est = MLPRegressor(hidden_layer_sizes=(8,), batch_size=16, max_iter=2, random_state=0)
+        est = MLPRegressor(hidden_layer_sizes=(8,), batch_size=16, max_iter=2, random_state=0, fused=fused)
         est.partial_fit(X[5:], y[5:])
+        assert est._net.fused_epochs == (1 if fused else 0)
         before = [p.copy() for p in est.coefs_ + est.intercepts_]
         t_before = est._optimizer.t
         with pytest.raises(ValueError, match="non-finite") as info:
@@ -156,28 +144,24 @@ def test_fused_epoch_divergence_same_error_and_restored(monkeypatch, spy):
         states.append(before)
     assert errors[0] == errors[1], f"fused: {errors[0]!r}\nlayered: {errors[1]!r}"
     assert "mini-batch" in errors[0]
-    assert len(spy) == 2
 
 
-def test_fused_epoch_not_used_for_dropout_or_sparse(monkeypatch, spy):
+def test_fused_epoch_not_used_for_dropout_or_sparse():
     X, y = _data("multiclass", np.float32)
-    monkeypatch.setattr(training, "_FUSED_EPOCH", True)
-    MLPClassifier((8,), batch_size=16, max_iter=1, random_state=0, dropout=0.2).partial_fit(X, y, classes=["a", "b", "c"])
-    MLPClassifier((8,), batch_size=16, max_iter=1, random_state=0).partial_fit(
-        sp.csr_matrix(X), y, classes=["a", "b", "c"])
-    assert spy == []
+    dropout = MLPClassifier((8,), batch_size=16, random_state=0, dropout=0.2, fused=True)
+    sparse = MLPClassifier((8,), batch_size=16, random_state=0, fused=True)
+    dropout.partial_fit(X, y, classes=["a", "b", "c"])
+    sparse.partial_fit(sp.csr_matrix(X), y, classes=["a", "b", "c"])
+    assert dropout._net.fused_epochs == sparse._net.fused_epochs == 0
 
 
-def test_fused_epoch_read_only_inputs_share_one_signature(monkeypatch):
+def test_fused_epoch_read_only_inputs_share_one_signature():
     """Read-only X / y / sample_weight (memmaps, frozen benchmark arrays) take the fused path too, through the
     same compiled signature as writable ones (the kernel receives every input as a read-only view)."""
     X, y = _data("multiclass", np.float32)
     sw = np.ones(N, np.float32)
-    make = lambda: MLPClassifier((8,), batch_size=16, max_iter=2, random_state=0)
-    kernel = training._mlp.mlp_epoch
-    calls = []
-    monkeypatch.setattr(training._mlp, "mlp_epoch", lambda *args: calls.append(1) or kernel(*args))
-    monkeypatch.setattr(training, "_FUSED_EPOCH", True)
+    make = lambda: MLPClassifier((8,), batch_size=16, max_iter=2, random_state=0, fused=True)
+    kernel = kernels_mlp.mlp_epoch
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         writable = make().fit(X, y, sample_weight=sw)
@@ -185,12 +169,12 @@ def test_fused_epoch_read_only_inputs_share_one_signature(monkeypatch):
         for a in (X, y, sw):
             a.flags.writeable = False
         frozen = make().fit(X, y, sample_weight=sw)
-    assert len(calls) == 4
+    assert writable._net.fused_epochs == frozen._net.fused_epochs == 2
     assert len(kernel.signatures) == n_signatures
     _assert_identical(frozen, writable)
 
 
-def test_large_weighted_batch_is_fused_and_identical(monkeypatch, spy):
+def test_large_weighted_batch_is_fused_and_identical():
     """Both paths take a batch's weight total from the same kernel (``kernels.softmax.weight_total``), so a
     weighted batch of any size (here 9000 rows, past NumPy's 8192-element cast buffer) stays bit-identical."""
     rng = np.random.default_rng(3)
@@ -201,22 +185,20 @@ def test_large_weighted_batch_is_fused_and_identical(monkeypatch, spy):
     def make():
         return MLPClassifier((4,), batch_size=9000, max_iter=2, random_state=0)
 
-    fused, layered = _fit_both(monkeypatch, make, X, y, fit=lambda est: est.fit(X, y, sample_weight=w))
-    assert spy, "the fused kernel did not run"
+    fused, layered = _fit_both(make, X, y, fit=lambda est: est.fit(X, y, sample_weight=w))
+    assert fused._net.fused_epochs == 2, "the fused kernel did not run"
     _assert_identical(fused, layered)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("hidden,activation", [((), "relu"), ((5,), "tanh"), ((5, 4), "leaky_relu"), ((3,), "logistic")])
-def test_fused_inference_equals_the_layered_forward(monkeypatch, hidden, activation, dtype):
+def test_fused_inference_equals_the_layered_forward(hidden, activation, dtype):
     """Prediction on an MLP is one ``mlp_forward`` call; its logits equal ``Sequential.forward``'s bit for bit."""
     X, y = _data("multiclass", dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = MLPClassifier(hidden, activation=activation, max_iter=2, dtype=dtype, random_state=0).fit(X, y)
-    calls = []
-    original = training._mlp.mlp_forward
-    monkeypatch.setattr(training._mlp, "mlp_forward", lambda *args: calls.append(1) or original(*args))
-    fused = est._logits(est._check_input(X))
-    assert calls, "prediction did not take the one-call path"
-    np.testing.assert_array_equal(fused, est._network().forward(X.astype(dtype)))
+    net = est._network()
+    fused = FusedMLP.of(net).forward(X)
+    np.testing.assert_array_equal(fused, net.forward(X, training=False))
+    np.testing.assert_array_equal(net.logits(X), fused)

@@ -24,7 +24,6 @@ import fastnn
 import fastnn.kernels
 from fastnn import MLPClassifier
 from fastnn.layers import Conv2D, MaxPool2D
-import fastnn._training as training
 from fastnn.network import Sequential
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -110,9 +109,8 @@ def test_fit_leaves_thread_settings_unchanged_even_when_it_raises(limit, monkeyp
                 return original(self, *args, **kwargs)
 
             monkeypatch.setattr(Sequential, "loss_and_grad", interrupted)
-            monkeypatch.setattr(training, "_FUSED_EPOCH", False)  # the fused epoch runs in one call, unpatched
-            with pytest.raises(KeyboardInterrupt):
-                MLPClassifier(hidden_layer_sizes=(8,), batch_size=20, max_iter=3, random_state=0).fit(X, y)
+            with pytest.raises(KeyboardInterrupt):  # layered: the fused epoch runs in one call, unpatched
+                MLPClassifier(hidden_layer_sizes=(8,), batch_size=20, max_iter=3, random_state=0, fused=False).fit(X, y)
             monkeypatch.undo()
             assert _thread_settings() == before
     finally:

@@ -66,11 +66,11 @@ BAD_FIT_INPUT = {
              r"got a 3-D X of shape \(60, 2, 2\); it expects X of shape \(n_samples, n_features\); flatten "
              r"each sample with X.reshape\(len\(X\), -1\)"),
     "3d_X_regressor": (MLPRegressor, lambda X: X.reshape(60, 2, 2), None, ValueError, "got a 3-D X"),
-    "numeric_strings_X": (MLPClassifier, lambda X: X.astype(str), None, TypeError,
+    "numeric_strings_X": (MLPClassifier, lambda X: X.astype(str), None, ValueError,
                           "needs numeric features, got strings.*OneHotEncoder.*astype\\(float\\)"),
-    "object_strings_X": (MLPClassifier, lambda X: np.where(X > 2, "a", "b").astype(object), None, TypeError,
+    "object_strings_X": (MLPClassifier, lambda X: np.where(X > 2, "a", "b").astype(object), None, ValueError,
                          "needs numeric features, got strings"),
-    "dataframe_string_column": (MLPRegressor, _string_frame, None, TypeError, "got strings.*OrdinalEncoder"),
+    "dataframe_string_column": (MLPRegressor, _string_frame, None, ValueError, "got strings.*OrdinalEncoder"),
     "complex_X": (MLPClassifier, lambda X: X + 1j, None, ValueError, "Complex data not supported.*X.real"),
     "X_longer_than_y": (MLPClassifier, None, lambda y: y[:-1], ValueError,
                         "X has 60 rows but y has 59; pass one target per row"),
@@ -99,7 +99,7 @@ def test_predict_with_wrong_n_features_or_bad_X_raises(fitted, data):
         fitted.predict_proba(X.reshape(60, 2, 2))
     with pytest.raises(ValueError, match="Input X contains NaN"):
         fitted.predict(_with(X, 0, 0, np.nan))
-    with pytest.raises(TypeError, match="needs numeric features"):
+    with pytest.raises(ValueError, match="needs numeric features"):
         fitted.predict(X.astype(str))
     with pytest.raises(ValueError, match="Complex data not supported"):
         fitted.predict(X + 0j)
@@ -184,13 +184,13 @@ def test_zero_weight_minibatch_is_skipped_not_divided_by_zero(data):
 
 def test_lbfgs_sparse_penalty_kept_when_first_chunk_has_zero_weight(data, monkeypatch):
     """L-BFGS adds the L2 penalty with the first chunk that carries weight, not with chunk 0 regardless."""
-    import fastnn._training as training
+    import fastnn._solvers as solvers
 
     X, y = data
     sw = np.r_[np.zeros(20), np.ones(40)]
     params = dict(SMALL, solver="lbfgs", alpha=1.0, dtype=np.float64)
     dense = MLPClassifier(**params).fit(X, y, sample_weight=sw)
-    monkeypatch.setattr(training, "SPARSE_CHUNK", 20)  # three chunks, the first all-zero
+    monkeypatch.setattr(solvers, "SPARSE_CHUNK", 20)  # three chunks, the first all-zero
     chunked = MLPClassifier(**params).fit(sp.csr_matrix(X), y, sample_weight=sw)
     np.testing.assert_allclose(chunked.loss_, dense.loss_, rtol=1e-10)
     np.testing.assert_allclose(chunked.coefs_[0], dense.coefs_[0], rtol=1e-8, atol=1e-12)

@@ -10,7 +10,6 @@ from sklearn.datasets import load_diabetes, load_iris, make_multilabel_classific
 from sklearn.preprocessing import StandardScaler
 
 from fastnn import MLPClassifier, MLPRegressor
-import fastnn._training as training
 from fastnn.network import Sequential
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -32,9 +31,8 @@ def diabetes_unscaled():
 
 @pytest.fixture
 def step_losses(monkeypatch):
-    """Every mini-batch objective the solver computes, in order (on the layered path: the fused whole-epoch kernel,
-    bit-identical to it, computes them inside one call, out of reach of this spy)."""
-    monkeypatch.setattr(training, "_FUSED_EPOCH", False)
+    """Every mini-batch objective the solver computes, in order, for estimators made with ``fused=False`` (the
+    fused whole-epoch kernel, bit-identical to the layered path, computes them inside one call, out of its reach)."""
     losses = []
     original = Sequential.loss_and_grad
 
@@ -57,7 +55,7 @@ def _full_state(est):
 def test_divergence_lr_1e3_unscaled_stops_at_the_first_non_finite_step(diabetes_unscaled, step_losses):
     X, y = diabetes_unscaled
     reg = MLPRegressor(hidden_layer_sizes=(8,), activation="tanh", solver="sgd", learning_rate_init=1e3,
-                       max_iter=20, random_state=0)
+                       max_iter=20, random_state=0, fused=False)
     with pytest.raises(ValueError, match=f"non-finite .* at iteration 2, mini-batch 3.*{REMEDY}") as info:
         reg.fit(X, y)
     assert "left exactly as it was" in str(info.value)
@@ -73,7 +71,7 @@ def test_weights_overflowing_on_the_last_step_of_an_epoch_are_caught_in_that_epo
     wait for epoch 2's NaN loss."""
     X, y = iris
     clf = MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", momentum=0.0, learning_rate_init=1e38,
-                        batch_size=150, max_iter=5, random_state=0)
+                        batch_size=150, max_iter=5, random_state=0, fused=False)
     with pytest.raises(ValueError, match=f"weights became non-finite .* at iteration 1;.*{REMEDY}"):
         clf.fit(X * 10, y)
     assert len(step_losses) == 1 and np.isfinite(step_losses[0])

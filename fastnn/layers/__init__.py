@@ -10,7 +10,7 @@ Inputs of any layout and dtype are accepted; kernels always receive C-contiguous
 layer's dtype.
 """
 from .activations import ACTIVATIONS, Identity, LeakyReLU, ReLU, Sigmoid, Tanh, _Activation
-from .base import Layer, kernel_array
+from .base import Layer, all_finite, kernel_array
 from .conv import Conv2D
 from .dense import Dense
 from .dropout import Dropout
@@ -19,5 +19,5 @@ from .pool import AvgPool2D, MaxPool2D
 
 __all__ = [
     "ACTIVATIONS", "AvgPool2D", "Conv2D", "Dense", "Dropout", "Flatten", "Identity", "Layer", "LeakyReLU",
-    "MaxPool2D", "ReLU", "Sigmoid", "Tanh", "kernel_array",
+    "MaxPool2D", "ReLU", "Sigmoid", "Tanh", "all_finite", "kernel_array",
 ]

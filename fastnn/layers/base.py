@@ -1,6 +1,8 @@
 """The ``Layer`` base class and the input helpers every layer shares."""
 import numpy as np
 
+from ..kernels import checks as _checks
+
 
 def kernel_array(x, dtype):
     """``x`` as a C-contiguous, writable, aligned array of ``dtype``: what every kernel is compiled for. Numba
@@ -8,6 +10,13 @@ def kernel_array(x, dtype):
     every kernel once more for them."""
     x = np.ascontiguousarray(x, dtype=dtype)
     return x if x.flags.writeable and x.flags.aligned else x.copy()
+
+
+def all_finite(x):
+    """Whether every entry of the C-contiguous array ``x`` is finite (one kernel pass, no temporaries)."""
+    flat = x.reshape(-1).view()
+    flat.flags.writeable = False  # one compiled signature for writable and read-only arrays
+    return bool(_checks.all_finite(flat))
 
 
 class Layer:

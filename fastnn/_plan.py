@@ -1,0 +1,191 @@
+"""The fused MLP path of ``Sequential``: when a whole training epoch, or a forward pass, of a dense stack can go to
+``kernels.mlp`` in one call, with which arguments, and whether compiling that kernel pays (the tiered plan).
+
+Tiers. The layer-by-layer path compiles only the small kernels a fit uses (the loss and optimizer in use, dense,
+activation), and at batch 200 it is as fast as the fused epoch; the fused epoch saves a Python round trip per layer
+and per mini-batch, which matters for small batches and long fits, but compiling it costs seconds. So with
+``fused='auto'`` an epoch is fused when its kernel is already compiled in this process or stored in the kernel
+cache (``fastnn.warmup()`` puts it there), or when the steps left in the fit are expected to save more than
+compiling it costs: ``steps_left * (PER_BATCH + PER_LAYER * n_layers) > COMPILE_SECONDS`` (measured on the 2-core
+reference machine; see docs/design.md). Inference is fused once ``mlp_forward`` is compiled or cached, or once the
+network trained fused. ``fused=True`` always fuses an eligible stack, ``False`` never does.
+"""
+import numpy as np
+
+from .kernels import _jit
+from .kernels import mlp as _mlp
+from .layers import Dense, _Activation
+from .losses import PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
+
+COMPILE_SECONDS = 4.0
+PER_BATCH = 20e-6
+PER_LAYER = 15e-6
+
+_LOSS_CODES = {SigmoidCrossEntropy: _mlp.SIGMOID, SquaredError: _mlp.SQUARED, PoissonLoss: _mlp.POISSON}
+_EMPTY = {np.dtype(t).char: np.empty(0, t) for t in (np.float32, np.float64)}
+_EMPTY_2D = {np.dtype(t).char: np.empty((0, 0), t) for t in (np.float32, np.float64)}
+_NO_LABELS = np.empty(0, np.intp)
+
+
+def readonly(a):
+    """A read-only view: the fused kernel only reads its inputs, and typing them all read-only keeps one compiled
+    signature whether or not the caller's arrays are writable."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+def _kernel_ready(a, dtype, ndim):
+    return (
+        type(a) is np.ndarray and a.dtype == dtype and a.ndim == ndim and a.flags.c_contiguous
+        and a.flags.aligned
+    )
+
+
+class FusedMLP:
+    """The ``Dense (activation Dense)*`` stack of a built ``Sequential`` as ``kernels.mlp`` sees it: the layer
+    table, the slopes, and work buffers per batch size. ``FusedMLP.of(net)`` is None for any other stack."""
+
+    def __init__(self, net, fused):
+        self.net = net
+        dense = net.layers[0::2]
+        acts = list(net.layers[1::2]) + [None]
+        rows, offset = [], 0
+        for d, a in zip(dense, acts):
+            n_in, n_out = d.W.shape
+            rows.append([n_in, n_out, offset, offset + n_in * n_out, a.code if a else -1, -1, -1, -1, -1])
+            offset += n_in * n_out + n_out
+        self.table = np.array(rows, np.int64)
+        self.slopes = np.array([a.slope if a else 0.0 for a in acts], np.float64)
+        self._work, self._batch_buffers = {}, {}
+        self._fresh_state = False
+        self._cached = {}  # kernel -> whether its signature for this network is in the kernel cache
+        self._forward_ready = fused is True
+
+    @staticmethod
+    def of(net):
+        plan = net.__dict__.get("_fused")
+        if plan is None:
+            layers = net.layers
+            eligible = len(layers) % 2 == 1 and all(
+                type(layer) is Dense if i % 2 == 0 else isinstance(layer, _Activation) for i, layer in enumerate(layers)
+            )
+            plan = net._fused = FusedMLP(net, net.fused) if eligible else False
+        return plan or None
+
+    # ------------------------------------------------------------------ inference
+    def forward_args(self, X):
+        return X, self.table, self.slopes, self.net.flat_params
+
+    def forward(self, X):
+        """Logits of a C-contiguous, writable ``X`` of the network's dtype."""
+        return _mlp.mlp_forward(*self.forward_args(X))
+
+    def forward_ready(self, X):
+        """The ``'auto'`` tier of inference: fused once ``mlp_forward`` is compiled or cached, or once this network
+        trained fused epochs (its small compile is then part of the fused tier); otherwise layer by layer, with
+        the kernels training compiled already."""
+        if not self._forward_ready:
+            self._forward_ready = self.net.fused_epochs > 0 or self._ready(_mlp.mlp_forward, self.forward_args(X))
+        return self._forward_ready
+
+    def _ready(self, kernel, args):
+        sig = _jit.signature(kernel, args)
+        if _jit.is_compiled(kernel, sig):
+            return True
+        if kernel not in self._cached:  # the index file is read once per network and kernel
+            self._cached[kernel] = _jit.is_cached(kernel, sig)
+        return self._cached[kernel]
+
+    # ------------------------------------------------------------------ training
+    def epoch_args(self, X, Y, sample_weight, order, batch_size, alpha, scale):
+        """The arguments of ``mlp_epoch``, or None when this epoch cannot be fused (its inputs or the network's
+        optimizer are not of a kind the kernel takes)."""
+        net = self.net
+        optimizer = net.optimizer
+        dtype = net.dtype
+        if not _kernel_ready(X, dtype, 2) or X.shape[1:] != net.input_shape:
+            return None
+        code = getattr(optimizer, "code", None)
+        if code is None or callable(optimizer.lr):
+            return None
+        state = optimizer.state
+        if state is not None and not (
+            len(state) == 1 and all(_kernel_ready(s, dtype, 1) and s.shape == net.flat_params.shape for s in state[0])
+        ):
+            return None
+        if sample_weight is not None and not _kernel_ready(sample_weight, dtype, 1):
+            return None
+        loss = type(net.loss)
+        n_out = net.output_shape[0]
+        if loss is SoftmaxCrossEntropy and Y.ndim == 1 and Y.dtype.kind in "iub":
+            loss_code, labels, Yarr = _mlp.SOFTMAX_LABELS, np.ascontiguousarray(Y, dtype=np.intp), _EMPTY_2D[dtype.char]
+        elif loss is SoftmaxCrossEntropy or loss in _LOSS_CODES:
+            loss_code = _mlp.SOFTMAX if loss is SoftmaxCrossEntropy else _LOSS_CODES[loss]
+            Yarr = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+            if Yarr.ndim != 2 or Yarr.shape[1] != n_out:
+                return None
+            labels, Yarr = _NO_LABELS, np.ascontiguousarray(Yarr, dtype=dtype)
+        else:
+            return None
+        self._fresh_state = state is None
+        if state is None:  # what Optimizer.step does on its first call
+            optimizer.state = [[np.zeros_like(net.flat_params) for _ in range(optimizer.n_state)]]
+        vectors = optimizer.state[0]
+        empty = _EMPTY[dtype.char]
+        s1 = vectors[0] if len(vectors) > 0 else empty
+        s2 = vectors[1] if len(vectors) > 1 else empty
+        xbuf, lbuf, ybuf, wbuf, work = self._buffers(batch_size, loss_code, sample_weight is not None)
+        w = sample_weight if sample_weight is not None else empty
+        return (
+            readonly(X), readonly(labels), readonly(Yarr), readonly(w), readonly(np.ascontiguousarray(order, np.intp)),
+            int(batch_size), self.table_for(batch_size), self.slopes, net.flat_params, net.flat_grads, work,
+            xbuf, lbuf, ybuf, wbuf, loss_code, float(alpha), float(scale), s1, s2, int(code), int(optimizer.t),
+            optimizer.hyper(),
+        )
+
+    def table_for(self, batch_size):
+        return self._work_for(batch_size)[0]
+
+    def _work_for(self, batch_size):
+        """The layer table with the work-buffer offsets for ``batch_size`` rows, and the flat work vector."""
+        if batch_size not in self._work:
+            table = self.table.copy()
+            offset = 0
+            last = len(table) - 1
+            for layer, n_out in enumerate(table[:, _mlp.N_OUT]):
+                columns = (_mlp.Z_OFF, _mlp.DZ_OFF) + ((_mlp.H_OFF, _mlp.DH_OFF) if layer < last else ())
+                for column in columns:
+                    table[layer, column] = offset
+                    offset += batch_size * n_out
+            self._work[batch_size] = (table, np.empty(offset, self.net.dtype))
+        return self._work[batch_size]
+
+    def _buffers(self, batch_size, loss_code, weighted):
+        """Batch buffers for the gathered rows, labels or targets, and weights, kept per batch size and kind."""
+        key = (batch_size, loss_code == _mlp.SOFTMAX_LABELS, weighted)
+        if key not in self._batch_buffers:
+            dtype = self.net.dtype
+            xbuf = np.empty((batch_size, self.net.input_shape[0]), dtype)
+            if loss_code == _mlp.SOFTMAX_LABELS:
+                lbuf, ybuf = np.empty(batch_size, np.intp), _EMPTY_2D[dtype.char]
+            else:
+                lbuf, ybuf = _NO_LABELS, np.empty((batch_size, self.net.output_shape[0]), dtype)
+            wbuf = np.empty(batch_size, dtype) if weighted else _EMPTY[dtype.char]
+            self._batch_buffers[key] = (xbuf, lbuf, ybuf, wbuf)
+        return (*self._batch_buffers[key], self._work_for(batch_size)[1])
+
+    def worth_fusing(self, args, steps_left):
+        """The ``'auto'`` tier: fuse when the kernel is ready, or when the fit is long enough to repay compiling it."""
+        if self._ready(_mlp.mlp_epoch, args):
+            return True
+        return steps_left * (PER_BATCH + PER_LAYER * len(self.net.layers)) > COMPILE_SECONDS
+
+    def epoch(self, args):
+        """``(total, steps, status)`` of one fused epoch (see ``kernels.mlp``); advances the optimizer's step count."""
+        total, steps, status = _mlp.mlp_epoch(*args)
+        optimizer = self.net.optimizer
+        optimizer.t += int(steps)
+        if self._fresh_state and not steps:
+            optimizer.state = None  # as if Optimizer.step had never run
+        return float(total), int(steps), int(status)

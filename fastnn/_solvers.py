@@ -1,0 +1,203 @@
+"""The solver loops of the estimators: L-BFGS over the whole training set, and mini-batch epochs with
+``n_iter_no_change``/``tol`` stopping, learning-rate schedules and early stopping on a validation split.
+
+Objective and scaling (identical to scikit-learn's MLP): for a mini-batch ``B`` with sample weights ``w`` (ones when
+absent), ``L_B = sum_{i in B} w_i l_i / sum_B w + 0.5 * alpha * sum ||W||^2 / sum_B w``; L-BFGS minimises the same
+over the whole training set. The reported epoch loss is ``sum_B |B| L_B / n`` (``loss_curve_``), with the data term
+scaled by the estimator's ``_reported_loss_scale()`` (scikit-learn averages squared error over outputs).
+
+The estimator is the record of the fit: the loops read its hyperparameters and write its fitted attributes
+(``n_iter_``, ``t_``, ``loss_``, ``loss_curve_``, ``learning_rate_curve_``, ``validation_scores_``, ...), exactly
+the attributes scikit-learn's MLP keeps between ``partial_fit`` calls. The network does the epochs
+(``Sequential.train_epoch``) and chooses how they run.
+"""
+import math
+import warnings
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils.optimize import _check_optimize_result
+
+#: Rows densified at a time when X is sparse (L-BFGS).
+SPARSE_CHUNK = 2048
+
+
+class NonFiniteError(ArithmeticError):
+    """Raised inside a solver loop when the loss or the weights stop being finite."""
+
+
+def _lbfgs_print_option(verbose):
+    """L-BFGS-B's ``iprint`` option, which SciPy 1.15 removed (verbose L-BFGS then prints nothing, as in
+    scikit-learn)."""
+    major, minor = (int(part) for part in scipy.__version__.split(".")[:2])
+    return {} if (major, minor) >= (1, 15) else {"iprint": 1 if verbose else -1}
+
+
+# ---------------------------------------------------------------------------------------------- L-BFGS
+def fit_lbfgs(est, net, X, Y, sample_weight):
+    n = X.shape[0]
+    total_w = float(n if sample_weight is None else np.sum(sample_weight, dtype=np.float64))
+    flat = net.flat_params
+    chunk = SPARSE_CHUNK if sp.issparse(X) else n
+    alpha = float(est.alpha)
+
+    def objective(x):
+        flat[...] = x
+        grad64 = np.zeros(flat.shape, np.float64)  # fresh: scipy keeps the returned gradient
+        loss = 0.0
+        penalised = False
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            xb = X[start:stop]
+            xb = xb.toarray() if sp.issparse(xb) else xb
+            wb = None if sample_weight is None else sample_weight[start:stop]
+            w_c = float(stop - start if wb is None else np.sum(wb, dtype=np.float64))
+            if w_c <= 0:
+                continue
+            # The penalty rides on the first chunk with weight: (w_c / W) * alpha / w_c == alpha / W.
+            net.l2 = 0.0 if penalised else alpha / w_c
+            penalised = True
+            part = net.loss_and_grad(xb.reshape(stop - start, *net.input_shape), Y[start:stop], wb)
+            frac = w_c / total_w
+            loss += frac * part
+            grad64 += frac * net.flat_grads
+        return loss, grad64
+
+    opt_res = scipy.optimize.minimize(
+        objective,
+        flat.astype(np.float64),
+        method="L-BFGS-B",
+        jac=True,
+        options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol, **_lbfgs_print_option(est.verbose)},
+    )
+    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+    if not np.isfinite(opt_res.fun):
+        raise NonFiniteError("the L-BFGS objective became non-finite")
+    flat[...] = opt_res.x
+    net.l2 = alpha / total_w
+    penalty = net.penalty()
+    est.loss_ = float((opt_res.fun - penalty) * est._reported_loss_scale() + penalty)
+
+
+# ---------------------------------------------------------------------------------------------- mini-batch epochs
+def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental):
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    if not incremental or getattr(est, "_optimizer", None) is None:
+        est._optimizer = est._make_optimizer(float(est.learning_rate_init))
+    optimizer = net.optimizer = est._optimizer
+    schedule = est._epoch_schedule()
+    early_stopping = est.early_stopping
+    if early_stopping:
+        train_idx, val_idx = _validation_split(est, X.shape[0], stratify, rs)
+        X_val, Y_val = X[val_idx], Y[val_idx]
+        sw_val = None if sample_weight is None else sample_weight[val_idx]
+        X, Y = X[train_idx], Y[train_idx]
+        sample_weight = None if sample_weight is None else sample_weight[train_idx]
+    n_samples = X.shape[0]
+    if est.batch_size == "auto":
+        batch_size = min(200, n_samples)
+    else:
+        if est.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+        batch_size = int(np.clip(est.batch_size, 1, n_samples))
+    batches = math.ceil(n_samples / batch_size)
+    epochs = 1 if incremental else est.max_iter
+    alpha, scale = float(est.alpha), float(est._reported_loss_scale())
+    order = np.arange(n_samples)
+    est.n_iter_ = 0
+    for epoch in range(epochs):
+        if est.shuffle:
+            # scikit-learn's ``shuffle(sample_idx, random_state=rs)``: the same draws, the same order.
+            perm = np.arange(n_samples)
+            rs.shuffle(perm)
+            order = order[perm]
+        lr = float(optimizer.lr)
+        total, _, status = net.train_epoch(
+            X, Y, sample_weight, order, batch_size, alpha, scale, steps_left=(epochs - epoch) * batches
+        )
+        if status:
+            raise NonFiniteError(
+                f"the training loss became non-finite (inf or NaN) at iteration {est.n_iter_ + 1}, mini-batch {status}"
+            )
+        est.n_iter_ += 1
+        est.loss_ = total / n_samples
+        # A last step that overflows the weights while its loss (computed before the update) was finite.
+        if not np.isfinite(net.flat_params).all():
+            raise NonFiniteError(f"the parameter weights became non-finite (inf or NaN) at iteration {est.n_iter_}")
+        est.t_ += n_samples
+        est.loss_curve_.append(est.loss_)
+        est.learning_rate_curve_.append(lr)
+        if est.verbose:
+            est._print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+        if early_stopping:
+            _update_validation(est, net, X_val, Y_val, sw_val)
+        else:
+            _update_training_loss(est)
+        est._progress.update(est.loss_, est.validation_scores_[-1] if early_stopping else None)
+        schedule.epoch_ends(optimizer, est.t_, len(est.loss_curve_))
+        if est._no_improvement_count > est.n_iter_no_change:
+            if early_stopping:
+                msg = "Validation score did not improve more than tol=%f for %d consecutive epochs." % (
+                    est.tol, est.n_iter_no_change)
+            else:
+                msg = "Training loss did not improve more than tol=%f for %d consecutive epochs." % (
+                    est.tol, est.n_iter_no_change)
+            stop, what = schedule.no_improvement(optimizer)
+            if est.verbose:
+                est._print(f"{msg} {what}")
+            if stop:
+                break
+            est._no_improvement_count = 0
+        if not incremental and est.n_iter_ == est.max_iter:
+            warnings.warn(
+                "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization hasn't converged yet."
+                % est.max_iter,
+                ConvergenceWarning,
+            )
+    if early_stopping:
+        net.set_state(est._best_params)
+
+
+def _validation_split(est, n, stratify, rs):
+    idx = np.arange(n)
+    if stratify is not None:
+        _, counts = np.unique(stratify, return_counts=True)
+        n_val = int(np.ceil(est.validation_fraction * n))
+        if counts.min() < 2 or n_val < counts.size or n - n_val < counts.size:
+            stratify = None  # a class too small to appear on both sides: fall back to a plain split
+    train_idx, val_idx = train_test_split(idx, random_state=rs, test_size=est.validation_fraction, stratify=stratify)
+    if val_idx.shape[0] < 2:
+        raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your dataset.")
+    return train_idx, val_idx
+
+
+def _update_validation(est, net, X_val, Y_val, sw_val):
+    logits = net.logits(X_val)
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(logits).all()
+        score = est._validation_score(logits, Y_val, sw_val) if finite else np.nan
+        vloss = net.loss.forward(logits, Y_val, sw_val) if finite else np.nan
+    est.validation_loss_curve_.append(float(vloss) * est._reported_loss_scale())
+    est.validation_scores_.append(score)
+    if est.verbose:
+        est._print("Validation score: %f" % score)
+    if score < est.best_validation_score_ + est.tol:
+        est._no_improvement_count += 1
+    else:
+        est._no_improvement_count = 0
+    if score > est.best_validation_score_:
+        est.best_validation_score_ = score
+        est._best_params[...] = net.flat_params
+
+
+def _update_training_loss(est):
+    if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+        est._no_improvement_count += 1
+    else:
+        est._no_improvement_count = 0
+    if est.loss_curve_[-1] < est.best_loss_:
+        est.best_loss_ = est.loss_curve_[-1]

@@ -1,0 +1,91 @@
+"""``fastnn.warmup()``: compile, ahead of time, the kernels the estimators use, into the kernel cache.
+
+For container images and CI caches: run ``python -m fastnn warmup`` once while building the image (or before
+saving the cache), and every later fit loads compiled kernels instead of compiling them, including the fused
+whole-epoch kernel that ``fused='auto'`` otherwise compiles only when a fit is long enough to repay it.
+
+Warm-up fits tiny models, so it compiles exactly the signatures real fits use: every output loss, every solver,
+both training paths and prediction of the MLPs, and the convolution and pooling kernels of ``CNNClassifier``.
+"""
+import time
+import warnings
+
+import numpy as np
+from numba.core import event
+
+
+class _CompileTimer(event.Listener):
+    """Seconds of compilation per kernel (its own share, callees excluded)."""
+
+    def __init__(self):
+        self.seconds, self._stack = {}, []
+
+    def on_start(self, ev):
+        self._stack.append([ev.data["dispatcher"].py_func.__name__, time.perf_counter(), 0.0])
+
+    def on_end(self, ev):
+        name, start, children = self._stack.pop()
+        elapsed = time.perf_counter() - start
+        self.seconds[name] = self.seconds.get(name, 0.0) + elapsed - children
+        if self._stack:
+            self._stack[-1][2] += elapsed
+
+
+def _data(n=24, features=9, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, features))
+    return X, rng.integers(0, 3, n), rng.integers(0, 2, (n, 2))
+
+
+def _mlp_fits(dtype, fused):
+    from .estimators import MLPClassifier, MLPRegressor
+
+    X, labels, indicator = _data()
+    common = dict(hidden_layer_sizes=(4,), max_iter=1, batch_size=8, dtype=dtype, fused=fused, random_state=0)
+    for solver in ("adam", "sgd", "adagrad", "rmsprop"):
+        MLPClassifier(solver=solver, **common).fit(X, labels).predict_proba(X[:1])
+    MLPClassifier(**common).fit(X, labels == 0).predict_proba(X)  # binary: sigmoid cross-entropy
+    MLPClassifier(**common).fit(X, indicator).predict(X)  # multi-label
+    MLPClassifier(**common).fit(X, labels, sample_weight=np.ones(len(X)))
+    MLPRegressor(**common).fit(X, X[:, 0]).predict(X)
+    MLPRegressor(loss="poisson", **common).fit(X, labels).predict(X)
+
+
+def _cnn_fits(dtype):
+    from .cnn import CNNClassifier
+
+    X, labels, _ = _data()
+    CNNClassifier(conv_layers=((2, 3),), max_iter=1, batch_size=8, dtype=dtype, random_state=0).fit(X, labels).predict(X)
+
+
+def warmup(dtype="float32", cnn=True, verbose=True):
+    """Compile the estimators' kernels for ``dtype`` ('float32', 'float64' or 'both') into the kernel cache.
+
+    Returns ``{stage: {kernel name: compile seconds}}`` (kernels loaded from the cache take no compile time and are
+    not listed); with ``verbose``, prints what was compiled and how long it took.
+    """
+    dtypes = {"float32": ["float32"], "float64": ["float64"], "both": ["float32", "float64"]}.get(str(dtype))
+    if dtypes is None:
+        raise ValueError(f"dtype must be 'float32', 'float64' or 'both', got {dtype!r}.")
+    stages = []
+    for name in dtypes:
+        stages += [(f"MLP layer by layer, {name}", lambda d=name: _mlp_fits(d, False)),
+                   (f"MLP fused epoch and prediction, {name}", lambda d=name: _mlp_fits(d, True))]
+        if cnn:
+            stages.append((f"CNN, {name}", lambda d=name: _cnn_fits(d)))
+    report = {}
+    for stage, run in stages:
+        timer = _CompileTimer()
+        event.register("numba:compile", timer)
+        start = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # one-epoch fits do not converge; that is not the point here
+                run()
+        finally:
+            event.unregister("numba:compile", timer)
+        report[stage] = dict(sorted(timer.seconds.items(), key=lambda kv: -kv[1]))
+        if verbose:
+            kernels = ", ".join(f"{k} {s:.2f} s" for k, s in report[stage].items()) or "all loaded from the cache"
+            print(f"{stage}: {time.perf_counter() - start:.2f} s ({len(report[stage])} compiled: {kernels})")
+    return report
