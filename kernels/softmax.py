@@ -26,7 +26,7 @@ def _row_lse(z, i):
     return m + np.log(s)
 
 
-@jit
+@jit(inline="always")
 def weight_total(w):
     """``sum(w)`` accumulated in float64 from the first element to the last: the one definition of a batch's
     weight total, shared by the losses and both training paths so that they agree bit for bit."""

@@ -3,7 +3,6 @@ partial_fit, multi-label, failure safety, reproducibility, pickling."""
 import pickle
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
