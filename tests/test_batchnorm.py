@@ -268,3 +268,32 @@ def test_sequential_without_state_has_empty_flat_state_and_bind_state_keeps_valu
     assert layer.running_mean is target[0] and layer.state[1] is target[1]
     np.testing.assert_array_equal(target[0], [3.0, 4.0])
     np.testing.assert_array_equal(target[1], [1.0, 1.0])
+
+
+def _layouts(x):
+    """x as Fortran-ordered, strided, reversed-view, read-only and integer arrays (same numbers: x is integral)."""
+    big = np.zeros((2 * x.shape[0], *x.shape[1:]))
+    big[::2] = x
+    read_only = x.copy()
+    read_only.flags.writeable = False
+    return {"F": np.asfortranarray(x), "strided": big[::2], "reversed": x[::-1].copy()[::-1],
+            "read_only": read_only, "int64": x.astype(np.int64)}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_batchnorm_any_input_layout_and_dtype_equals_c_contiguous(layout, dtype):
+    shape = LAYOUTS[layout]
+    x = np.random.default_rng(9).integers(-4, 5, (6, *shape)).astype(np.float64)
+    dout = np.random.default_rng(10).integers(-3, 4, x.shape).astype(np.float64)
+    ref = _built(shape, dtype)
+    ref_train = ref.forward(x.astype(dtype), training=True).copy()
+    ref_dx = ref.backward(dout.astype(dtype)).copy()
+    ref_infer = ref.forward(x.astype(dtype))
+    for name, xv in _layouts(x).items():
+        layer = _built(shape, dtype)
+        before = np.array(xv, copy=True)
+        np.testing.assert_array_equal(layer.forward(xv, training=True), ref_train, err_msg=name)
+        np.testing.assert_array_equal(layer.backward(np.asfortranarray(dout)), ref_dx, err_msg=name)
+        np.testing.assert_array_equal(layer.forward(xv), ref_infer, err_msg=name)
+        np.testing.assert_array_equal(xv, before, err_msg=f"{name}: input written")
