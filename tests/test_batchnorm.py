@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from conftest import DTYPES
 
-from fastnn import BatchNorm, Dense, ReLU, Sequential, SquaredError
-from fastnn.gradcheck import check_layer
+from fastnn import BatchNorm, Conv2D, Dense, GlobalAvgPool2D, ReLU, Sequential, SquaredError, Tanh
+from fastnn.gradcheck import check_layer, numerical_gradient, relative_error
 from fastnn.kernels import batchnorm as kbn
 
 # Per-sample shapes: features (F,) and images (C, H, W); the kernels see (N, C, S).
@@ -297,3 +297,26 @@ def test_batchnorm_any_input_layout_and_dtype_equals_c_contiguous(layout, dtype)
         np.testing.assert_array_equal(layer.backward(np.asfortranarray(dout)), ref_dx, err_msg=name)
         np.testing.assert_array_equal(layer.forward(xv), ref_infer, err_msg=name)
         np.testing.assert_array_equal(xv, before, err_msg=f"{name}: input written")
+
+
+@pytest.mark.parametrize("stack", ["dense_bn_tanh_dense", "conv_bn_tanh_gap_dense"])
+def test_batchnorm_in_a_network_gradcheck_training_mode(stack):
+    """Every flat gradient of a whole stack with BatchNorm, L2 included, against central differences of the
+    training-mode objective (the running-statistics updates each evaluation makes do not change it)."""
+    if stack == "dense_bn_tanh_dense":
+        layers, shape = [Dense(4), BatchNorm(), Tanh(), Dense(2)], (3,)
+    else:
+        layers, shape = [Conv2D(2, 3, padding=1), BatchNorm(), Tanh(), GlobalAvgPool2D(), Dense(2)], (1, 4, 4)
+    net = Sequential(layers, SquaredError(), l2=0.3)
+    net.build(shape, np.float64, random_state=0)
+    rng = np.random.default_rng(1)
+    net.layers[1].gamma[...] = rng.uniform(0.5, 2.0, net.layers[1].gamma.shape)
+    X, y = rng.standard_normal((5, *shape)), rng.standard_normal((5, 2))
+    net.loss_and_grad(X, y)
+    analytic = net.flat_grads.copy()
+
+    def objective():
+        return net.loss.forward(net.forward(X, training=True), y) + net.penalty()
+
+    numeric = numerical_gradient(objective, net.flat_params)
+    assert relative_error(analytic, numeric) < 1e-6
