@@ -225,7 +225,7 @@ def test_out_of_bounds_canary_raises_under_boundscheck():
 
 
 def test_bounds_checked_kernel_suite():
-    """Kernel, conv, pool and these layer tests with NUMBA_BOUNDSCHECK=1 in a fresh Numba cache (float64 only,
+    """Kernel, conv, pool, normalization, robust-loss and these layer tests with NUMBA_BOUNDSCHECK=1 in a fresh Numba cache (float64 only,
     to keep it near 20 s of compile): an out-of-bounds read or write raises IndexError instead of passing."""
     tests = Path(__file__).parent
     with tempfile.TemporaryDirectory() as cache:
@@ -233,7 +233,8 @@ def test_bounds_checked_kernel_suite():
         cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-x",
                "-k", "not float32 and not bounds_checked",
                *(str(tests / name) for name in
-                 ("test_kernels.py", "test_conv.py", "test_pool.py", "test_reliability_layers.py"))]
+                 ("test_kernels.py", "test_conv.py", "test_pool.py", "test_reliability_layers.py", "test_batchnorm.py",
+                  "test_global_pool.py", "test_robust_losses.py"))]
         result = subprocess.run(cmd, cwd=tests.parent, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     summary = result.stdout.strip().splitlines()[-1]
