@@ -1,13 +1,13 @@
 """scikit-learn's callback API (``sklearn.callback``, scikit-learn >= 1.9) on fastnn's epoch events.
 
 A fit (``partial_fit``) is the root task, named 'fit' ('partial_fit'); each epoch is one subtask named 'epoch', each
-L-BFGS iteration one named 'lbfgs-iter'. ``SklearnCallbacks`` is the epoch
-listener (see ``fastnn._events``) that turns the solver loops' events into the ``on_fit_task_begin`` /
-``on_fit_task_end`` hooks. Every hook receives ``X``, ``y`` and ``metadata`` (``{'sample_weight': ...}`` or None)
-as passed to ``fit``, and epoch hooks the reconstruction attributes of the model as it stands: a callback asking
-for ``fitted_estimator`` gets a copy of the estimator whose parameters are a copy of the network's at that moment,
-built only when some callback asks (a callable that ``CallbackContext`` evaluates on demand). An epoch hook
-returning True stops the fit after that epoch.
+L-BFGS iteration one named 'lbfgs-iter'. ``SklearnCallbacks`` is the epoch listener (see ``fastnn._events``) that
+turns the solver loops' events into the ``on_fit_task_begin`` / ``on_fit_task_end`` hooks. Every hook receives
+``X``, ``y`` and ``metadata`` (``{'sample_weight': ...}`` or None) as passed to ``fit``, and epoch hooks the
+reconstruction attributes of the model as it stands: a callback asking for ``fitted_estimator`` gets a copy of the
+estimator whose parameters are a copy of the network's at that moment, built only when some callback asks (a
+callable that ``CallbackContext`` evaluates on demand). The root task's end hook gets the fitted estimator itself
+(copied). An epoch hook returning True stops the fit after that epoch.
 
 With an older scikit-learn, ``sklearn_callback_module()`` is None, ``set_callbacks`` is absent (``hasattr`` is
 False) and calling it raises an ``AttributeError`` naming the version needed; nothing else changes.

@@ -103,6 +103,20 @@ def test_dataframes_with_a_scorer_do_not_warn_about_feature_names():
     assert model.best_validation_score_ == model.score(pd.DataFrame(X_val, columns=cols), y_val)
 
 
+def test_in_a_pipeline_x_val_is_transformed_like_x():
+    """Metadata routing with ``Pipeline(transform_input=['X_val'])``: the scaler fitted on X transforms X_val."""
+    import sklearn
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = clf(scoring="neg_log_loss", max_iter=10).set_fit_request(X_val=True, y_val=True)
+        pipe = Pipeline([("scale", StandardScaler()), ("mlp", model)], transform_input=["X_val"])
+        pipe.fit(100 * X_tr + 5, y_tr, X_val=100 * X_val + 5, y_val=y_val)
+    assert model.best_validation_score_ == pytest.approx(
+        get_scorer("neg_log_loss")(pipe, 100 * X_val + 5, y_val), rel=1e-12)
+
+
 # ---------------------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize(
     "params, kwargs, match",
