@@ -54,8 +54,8 @@ class ValidationSet:
     @classmethod
     def from_user(cls, est, X_val, y_val, sample_weight_val):
         """The validation set given to ``fit``, checked against the fitted ``n_features_in_``/classes."""
-        check_lengths(X_val, y_val)
         try:
+            check_lengths(X_val, y_val)
             X = est._check_input(X_val)
         except ValueError as exc:
             raise ValueError(f"X_val cannot serve as the validation set: {exc}") from None
