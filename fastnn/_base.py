@@ -10,8 +10,12 @@ the network decides how its epochs run. Subclasses supply the model through hook
 - ``_input_shape(n_features) -> tuple``: per-sample input shape (``(n_features,)`` for an MLP; ``(C, H, W)``
   for a CNN, whose flat rows are reshaped to ``(N, *shape)`` as views);
 - ``_init_params(net, rs)``: (re)draw initial weights from the ``RandomState`` ``rs``;
-- ``_validate_fit_data``, ``_output_activation``, ``_validation_score`` and friends: the classifier / regressor
-  heads in ``fastnn.estimators``.
+- ``_validate_fit_data``, ``_encode_targets``/``_decode_targets``, ``_output_activation``, ``_validation_score``
+  and friends: the classifier / regressor heads in ``fastnn.estimators``.
+
+Training control: ``set_callbacks`` (scikit-learn's callback API, ``fastnn._callbacks``), ``progress_bar`` (a tqdm
+bar, ``fastnn._progress``), both listening to the solver loops' epoch events (``fastnn._events``); ``scoring`` and
+``fit``'s ``X_val``/``y_val``/``sample_weight_val`` for early stopping (``fastnn._scoring``).
 """
 import copy
 import numbers
@@ -25,7 +29,9 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _solvers
-from ._progress import EpochBar
+from ._callbacks import CALLBACK_ATTRS, TRANSIENT_ATTRS, SetCallbacks, SklearnCallbacks, callback_mixin
+from ._events import EpochEvents
+from ._scoring import ValidationSet, check_validation_args
 from ._validation import check_features, check_lengths, check_sample_weight
 from .layers import all_finite, kernel_array
 from .losses import LOSSES
@@ -66,8 +72,11 @@ def _set_dropout_rng_state(net, states):
             layer._rng.bit_generator.state = state
 
 
-class BaseNeuralNetwork(BaseEstimator):
+class BaseNeuralNetwork(callback_mixin(), BaseEstimator):
     """Base for fastnn's estimators; see the module docstring for the hooks subclasses implement."""
+
+    #: ``set_callbacks(*callbacks)`` with scikit-learn >= 1.9; absent (with an error naming the version) before.
+    set_callbacks = SetCallbacks()
 
     _parameter_constraints: dict = {
         "solver": [StrOptions(set(SOLVERS))],
@@ -95,6 +104,7 @@ class BaseNeuralNetwork(BaseEstimator):
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "progress_bar": ["boolean"],
         "fused": [StrOptions({"auto"}), "boolean"],
+        "scoring": [str, callable, None],
     }
 
     #: How X must look, with the fix, for the error on arrays of 3 or more dimensions (subclasses that take
@@ -143,6 +153,8 @@ class BaseNeuralNetwork(BaseEstimator):
         opt = state.pop("_optimizer", None)
         if opt is not None:
             state["_optimizer_state"] = opt.state_dict()
+        for key in TRANSIENT_ATTRS:
+            state.pop(key, None)
         state["_fastnn_version"] = _fastnn_version()
         return state
 
@@ -171,8 +183,9 @@ class BaseNeuralNetwork(BaseEstimator):
 
     def _snapshot(self):
         """Deep copy of every fitted / private attribute (the network itself is rebuilt from ``coefs_``, its
-        dropout generators from the state saved here)."""
-        params = set(self.get_params(deep=False))
+        dropout generators from the state saved here); the callbacks and their contexts are not the fit's to
+        copy or undo."""
+        params = set(self.get_params(deep=False)).union(CALLBACK_ATTRS)
         snapshot = {k: copy.deepcopy(v) for k, v in vars(self).items() if k not in params and k != "_net"}
         net = getattr(self, "_net", None)
         if net is not None and _dropout_rng_state(net):
@@ -180,7 +193,7 @@ class BaseNeuralNetwork(BaseEstimator):
         return snapshot
 
     def _restore(self, snapshot):
-        params = set(self.get_params(deep=False))
+        params = set(self.get_params(deep=False)).union(CALLBACK_ATTRS)
         for key in [k for k in vars(self) if k not in params]:
             delattr(self, key)
         for key, value in snapshot.items():
@@ -303,10 +316,12 @@ class BaseNeuralNetwork(BaseEstimator):
         )
 
     # ------------------------------------------------------------------ fit entry point
-    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None, validation=None):
+        """``validation``: ``fit``'s ``(X_val, y_val, sample_weight_val)``, or None."""
+        validation = None if validation is None else check_validation_args(self, *validation)
         snapshot = self._snapshot()
         try:
-            self._fit_impl(X, y, sample_weight, incremental, classes)
+            self._fit_impl(X, y, sample_weight, incremental, classes, validation)
         except _solvers.NonFiniteError as exc:
             self._restore(snapshot)
             action = "partial_fit" if incremental else "fit"
@@ -326,27 +341,52 @@ class BaseNeuralNetwork(BaseEstimator):
             raise
         return self
 
-    def _fit_impl(self, X, y, sample_weight, incremental, classes):
+    def _fit_impl(self, X, y, sample_weight, incremental, classes, validation=None):
         self._hidden_sizes_check()
         check_features(X, self)
         check_lengths(X, y)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        given = (X, y, sample_weight)  # what callbacks receive: predicting on it needs no extra conversion
         X, Y, sample_weight, stratify = self._validate_fit_data(X, y, sample_weight, incremental, first_pass, classes)
         n_samples, n_features = X.shape
         rs = check_random_state(self.random_state)
         if first_pass:
             self._initialize(Y, n_features, rs)
+        if validation is not None:
+            validation = ValidationSet.from_user(self, *validation)
         net = self._network()
-        if self.solver == "lbfgs":
-            _solvers.fit_lbfgs(self, net, X, Y, sample_weight)
-        else:
-            self._progress = EpochBar(1 if incremental else self.max_iter, self.progress_bar, type(self).__name__)
-            try:
-                _solvers.fit_stochastic(self, net, X, Y, sample_weight, stratify, rs, incremental)
-            finally:
-                self.__dict__.pop("_progress").close()
-        if not np.isfinite(net.flat_params).all():
-            raise _solvers.NonFiniteError("the solver produced non-finite parameter weights")
+        events = self._fit_events(*given, incremental)
+        try:
+            if self.solver == "lbfgs":
+                _solvers.fit_lbfgs(self, net, X, Y, sample_weight, events)
+            else:
+                _solvers.fit_stochastic(self, net, X, Y, sample_weight, stratify, rs, incremental, events, validation)
+            if not np.isfinite(net.flat_params).all():
+                raise _solvers.NonFiniteError("the solver produced non-finite parameter weights")
+            events.fit_end(self)
+        finally:
+            events.close()
+
+    def _fit_events(self, X, y, sample_weight, incremental):
+        """The fit's epoch listeners: the progress bar (mini-batch solvers) and scikit-learn's callbacks, which
+        receive ``X``, ``y`` and ``sample_weight`` as given to ``fit``. Empty, hence free, without either."""
+        events = EpochEvents()
+        stochastic = self.solver != "lbfgs"
+        try:
+            if self.progress_bar and stochastic:
+                from ._progress import EpochBar
+
+                events.listeners.append(EpochBar(1 if incremental else self.max_iter, type(self).__name__))
+            if getattr(self, "_skl_callbacks", None):
+                # L-BFGS may end one extra, unfinished iteration (see _solvers._LbfgsIterations).
+                subtasks = 1 if incremental else self.max_iter + (0 if stochastic else 1)
+                task = "partial_fit" if incremental else "fit"
+                subtask = "epoch" if stochastic else "lbfgs-iter"
+                events.listeners.append(SklearnCallbacks(self, X, y, sample_weight, subtasks, task, subtask))
+        except BaseException:
+            events.close()
+            raise
+        return events
 
     def _hidden_sizes_check(self):
         if hasattr(self, "hidden_layer_sizes"):
@@ -383,14 +423,6 @@ class BaseNeuralNetwork(BaseEstimator):
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
-
-    def _print(self, line):
-        """A ``verbose`` line, written above the progress bar when one is shown."""
-        bar = self.__dict__.get("_progress")
-        if bar is None:
-            print(line)
-        else:
-            bar.write(line)
 
     def _check_fitted(self):
         if "coefs_" not in self.__dict__:  # the common, fitted case costs one dict lookup

@@ -2,18 +2,15 @@
 
 scikit-learn's ``verbose`` keeps its meaning (one printed line per epoch); the bar is a separate switch so that
 neither scikit-learn's nor Keras's convention for ``verbose`` is broken. tqdm is an optional dependency
-(``pip install "fastnn[progress]"``) and is imported only when a bar is asked for.
+(``pip install "fastnn[progress]"``) and is imported only when a bar is asked for. The bar is an epoch listener
+(``fastnn._events``): it sees the same events as scikit-learn's callbacks.
 """
 
 
 class EpochBar:
-    """A bar over ``total`` epochs showing the training loss, the validation score (if any) and the time;
-    a no-op when ``enabled`` is false."""
+    """A bar over ``total`` epochs showing the training loss, the last validation score (if any) and the time."""
 
-    def __init__(self, total, enabled, desc):
-        self._bar = None
-        if not enabled:
-            return
+    def __init__(self, total, desc):
         try:
             from tqdm.auto import tqdm
         except ImportError:
@@ -22,21 +19,24 @@ class EpochBar:
             ) from None
         self._bar = tqdm(total=total, desc=desc, unit="epoch", leave=True, dynamic_ncols=True)
 
-    def update(self, loss, validation_score=None):
-        if self._bar is None:
-            return
-        postfix = {"loss": f"{loss:.4g}"}
-        if validation_score is not None:
-            postfix["val"] = f"{validation_score:.4f}"
+    def epoch_begin(self, est, flat):
+        pass
+
+    def epoch_end(self, est, flat):
+        postfix = {"loss": f"{est.loss_:.4g}"}
+        scores = getattr(est, "validation_scores_", None)
+        if scores:
+            postfix["val"] = f"{scores[-1]:.4f}"
         self._bar.set_postfix(postfix, refresh=False)
         self._bar.update(1)
+        return False
+
+    def fit_end(self, est):
+        pass
 
     def write(self, line):
-        """Print a line without breaking the bar (used for ``verbose`` output while a bar is shown)."""
-        if self._bar is None:
-            print(line)
-        else:
-            self._bar.write(line)
+        """Print a line without breaking the bar (``verbose`` output while a bar is shown)."""
+        self._bar.write(line)
 
     def close(self):
         if self._bar is not None:

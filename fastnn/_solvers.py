@@ -1,5 +1,5 @@
 """The solver loops of the estimators: L-BFGS over the whole training set, and mini-batch epochs with
-``n_iter_no_change``/``tol`` stopping, learning-rate schedules and early stopping on a validation split.
+``n_iter_no_change``/``tol`` stopping, learning-rate schedules and early stopping on a validation set.
 
 Objective and scaling (identical to scikit-learn's MLP): for a mini-batch ``B`` with sample weights ``w`` (ones when
 absent), ``L_B = sum_{i in B} w_i l_i / sum_B w + 0.5 * alpha * sum ||W||^2 / sum_B w``; L-BFGS minimises the same
@@ -9,7 +9,9 @@ scaled by the estimator's ``_reported_loss_scale()`` (scikit-learn averages squa
 The estimator is the record of the fit: the loops read its hyperparameters and write its fitted attributes
 (``n_iter_``, ``t_``, ``loss_``, ``loss_curve_``, ``learning_rate_curve_``, ``validation_scores_``, ...), exactly
 the attributes scikit-learn's MLP keeps between ``partial_fit`` calls. The network does the epochs
-(``Sequential.train_epoch``) and chooses how they run.
+(``Sequential.train_epoch``) and chooses how they run. Each epoch (each L-BFGS iteration) is announced to the fit's
+listeners (``fastnn._events.EpochEvents``: the progress bar, scikit-learn's callbacks), any of which may stop the
+fit after that epoch; the validation set and its score are ``fastnn._scoring``'s.
 """
 import math
 import warnings
@@ -20,6 +22,8 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.optimize import _check_optimize_result
+
+from ._scoring import ValidationSet
 
 #: Rows densified at a time when X is sparse (L-BFGS).
 SPARSE_CHUNK = 2048
@@ -37,14 +41,17 @@ def _lbfgs_print_option(verbose):
 
 
 # ---------------------------------------------------------------------------------------------- L-BFGS
-def fit_lbfgs(est, net, X, Y, sample_weight):
+def fit_lbfgs(est, net, X, Y, sample_weight, events):
     n = X.shape[0]
     total_w = float(n if sample_weight is None else np.sum(sample_weight, dtype=np.float64))
     flat = net.flat_params
     chunk = SPARSE_CHUNK if sp.issparse(X) else n
     alpha = float(est.alpha)
+    iterations = _LbfgsIterations(est, events, flat.astype(np.float64)) if events else None
 
     def objective(x):
+        if iterations is not None:
+            iterations.evaluating()
         flat[...] = x
         grad64 = np.zeros(flat.shape, np.float64)  # fresh: scipy keeps the returned gradient
         loss = 0.0
@@ -72,8 +79,14 @@ def fit_lbfgs(est, net, X, Y, sample_weight):
         method="L-BFGS-B",
         jac=True,
         options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol, **_lbfgs_print_option(est.verbose)},
+        callback=iterations,
     )
-    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+    if iterations is not None:
+        iterations.finish()
+    if iterations is not None and iterations.stopped:
+        est.n_iter_ = int(opt_res.nit)  # stopped by a callback: not a convergence failure
+    else:
+        est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
     if not np.isfinite(opt_res.fun):
         raise NonFiniteError("the L-BFGS objective became non-finite")
     flat[...] = opt_res.x
@@ -82,8 +95,39 @@ def fit_lbfgs(est, net, X, Y, sample_weight):
     est.loss_ = float((opt_res.fun - penalty) * est._reported_loss_scale() + penalty)
 
 
+class _LbfgsIterations:
+    """SciPy's per-iteration ``callback`` as epoch events. An iteration begins at its first objective evaluation
+    (with the previous iterate as the model) and ends at SciPy's callback (with the new iterate); an end hook asking
+    to stop raises ``StopIteration``, which SciPy (>= 1.11) honours. An iteration begun but not completed when
+    SciPy returns (an abnormal line search) is ended with the last iterate, so begin and end hooks always pair."""
+
+    def __init__(self, est, events, x0):
+        self.est, self.events, self.x = est, events, x0
+        self.done, self.open, self.stopped = 0, False, False
+
+    def evaluating(self):
+        if not self.open:
+            self.open = True
+            self.events.epoch_begin(self.est, self.x)
+
+    def __call__(self, intermediate_result):
+        self.x = np.array(intermediate_result.x)
+        self.open = False
+        self.done += 1
+        self.est.n_iter_ = self.done
+        if self.events.epoch_end(self.est, self.x):
+            self.stopped = True
+            raise StopIteration
+
+    def finish(self):
+        if self.open:
+            self.open = False
+            self.events.epoch_end(self.est, self.x)
+
+
 # ---------------------------------------------------------------------------------------------- mini-batch epochs
-def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental):
+def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental, events, validation=None):
+    """Mini-batch epochs; ``validation`` is the user's ``ValidationSet`` (else early stopping splits one off)."""
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     if not incremental or getattr(est, "_optimizer", None) is None:
@@ -91,10 +135,11 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental):
     optimizer = net.optimizer = est._optimizer
     schedule = est._epoch_schedule()
     early_stopping = est.early_stopping
-    if early_stopping:
+    if early_stopping and validation is None:
         train_idx, val_idx = _validation_split(est, X.shape[0], stratify, rs)
-        X_val, Y_val = X[val_idx], Y[val_idx]
-        sw_val = None if sample_weight is None else sample_weight[val_idx]
+        validation = ValidationSet(
+            est, X[val_idx], Y[val_idx], None if sample_weight is None else sample_weight[val_idx]
+        )
         X, Y = X[train_idx], Y[train_idx]
         sample_weight = None if sample_weight is None else sample_weight[train_idx]
     n_samples = X.shape[0]
@@ -108,8 +153,11 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental):
     epochs = 1 if incremental else est.max_iter
     alpha, scale = float(est.alpha), float(est._reported_loss_scale())
     order = np.arange(n_samples)
+    say = events.write if events else print
     est.n_iter_ = 0
     for epoch in range(epochs):
+        if events:
+            events.epoch_begin(est, net.flat_params)
         if est.shuffle:
             # scikit-learn's ``shuffle(sample_idx, random_state=rs)``: the same draws, the same order.
             perm = np.arange(n_samples)
@@ -132,13 +180,13 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental):
         est.loss_curve_.append(est.loss_)
         est.learning_rate_curve_.append(lr)
         if est.verbose:
-            est._print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+            say("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
         if early_stopping:
-            _update_validation(est, net, X_val, Y_val, sw_val)
+            _update_validation(est, net, validation, say)
         else:
             _update_training_loss(est)
-        est._progress.update(est.loss_, est.validation_scores_[-1] if early_stopping else None)
         schedule.epoch_ends(optimizer, est.t_, len(est.loss_curve_))
+        stop = False
         if est._no_improvement_count > est.n_iter_no_change:
             if early_stopping:
                 msg = "Validation score did not improve more than tol=%f for %d consecutive epochs." % (
@@ -148,10 +196,13 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental):
                     est.tol, est.n_iter_no_change)
             stop, what = schedule.no_improvement(optimizer)
             if est.verbose:
-                est._print(f"{msg} {what}")
-            if stop:
-                break
-            est._no_improvement_count = 0
+                say(f"{msg} {what}")
+            if not stop:
+                est._no_improvement_count = 0
+        if events and events.epoch_end(est, net.flat_params):
+            stop = True  # a callback asked: a clean stop, not a convergence failure
+        if stop:
+            break
         if not incremental and est.n_iter_ == est.max_iter:
             warnings.warn(
                 "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization hasn't converged yet."
@@ -175,16 +226,12 @@ def _validation_split(est, n, stratify, rs):
     return train_idx, val_idx
 
 
-def _update_validation(est, net, X_val, Y_val, sw_val):
-    logits = net.logits(X_val)
-    with np.errstate(all="ignore"):
-        finite = np.isfinite(logits).all()
-        score = est._validation_score(logits, Y_val, sw_val) if finite else np.nan
-        vloss = net.loss.forward(logits, Y_val, sw_val) if finite else np.nan
-    est.validation_loss_curve_.append(float(vloss) * est._reported_loss_scale())
+def _update_validation(est, net, validation, say):
+    score, vloss = validation.score(est, net)
+    est.validation_loss_curve_.append(vloss)
     est.validation_scores_.append(score)
     if est.verbose:
-        est._print("Validation score: %f" % score)
+        say("Validation score: %f" % score)
     if score < est.best_validation_score_ + est.tol:
         est._no_improvement_count += 1
     else:

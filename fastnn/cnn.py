@@ -40,9 +40,10 @@ class CNNClassifier(NeuralNetClassifierHead):
         single-channel square image, otherwise ``1 x 1 x n_features`` (a 1-D signal).
 
     All other parameters (``activation``, ``solver``, ``alpha``, ``batch_size``, ``learning_rate*``,
-    ``max_iter``, ``early_stopping``, ``dtype``, ``dropout``, ``class_weight``, ``progress_bar``, ...) mean what they mean in
+    ``max_iter``, ``early_stopping``, ``scoring``, ``dtype``, ``dropout``, ``class_weight``, ``progress_bar``, ...) mean what they mean in
     ``fastnn.MLPClassifier``. Fitted attributes are those of ``MLPClassifier`` plus ``input_shape_``;
     ``coefs_[i]`` has shape ``(filters, C, kh, kw)`` for convolutions and ``(fan_in, fan_out)`` for dense layers.
+    ``fit``'s ``X_val`` (early stopping's validation set) takes rows or images, as ``X``.
     """
 
     _parameter_constraints = {
@@ -79,6 +80,7 @@ class CNNClassifier(NeuralNetClassifierHead):
         momentum=0.9,
         nesterovs_momentum=True,
         early_stopping=False,
+        scoring=None,
         validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
@@ -112,6 +114,7 @@ class CNNClassifier(NeuralNetClassifierHead):
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
+        self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -135,7 +138,7 @@ class CNNClassifier(NeuralNetClassifierHead):
             return np.reshape(X, (X.shape[0], -1)), tuple(int(d) for d in X.shape[1:])
         return X, None
 
-    def _fit_impl(self, X, y, sample_weight, incremental, classes):
+    def _fit_impl(self, X, y, sample_weight, incremental, classes, validation=None):
         # Runs inside the fit's snapshot, so a failed fit also restores ``input_shape_``.
         X, image = self._as_rows(X)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
@@ -144,7 +147,7 @@ class CNNClassifier(NeuralNetClassifierHead):
             self.input_shape_ = self._resolve_shape(image, shape)
         elif image is not None and image != self.input_shape_:
             raise ValueError(f"X has images of shape {image}; this model was fitted on {self.input_shape_}.")
-        return super()._fit_impl(X, y, sample_weight, incremental, classes)
+        return super()._fit_impl(X, y, sample_weight, incremental, classes, validation)
 
     def _check_input(self, X):
         X, image = self._as_rows(X)

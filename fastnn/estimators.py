@@ -16,7 +16,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets, type_of_target
 from sklearn.utils.multiclass import unique_labels
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 import numbers
 
@@ -148,6 +148,32 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
         np.minimum(idx, len(classes) - 1, out=idx)
         return bool(np.array_equal(classes[idx], y))
 
+    def _encode_targets(self, y):
+        """Validation labels ``y_val`` encoded as ``_validate_fit_data`` encodes ``y`` (class codes for multiclass,
+        indicator columns otherwise), without changing the fitted classes."""
+        lb = self._label_binarizer
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1 and lb.y_type_ != "multilabel-indicator":
+            y = y.ravel()
+        if lb.y_type_ == "multilabel-indicator":
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                raise ValueError(f"y_val must be an indicator matrix with {len(self.classes_)} columns, as y; got shape {y.shape}.")
+        else:
+            unseen = np.setdiff1d(unique_labels(y), self.classes_)
+            if len(unseen):
+                raise ValueError(
+                    f"y_val has labels not seen in y: {unseen.tolist()}; the model knows {self.classes_.tolist()}."
+                )
+            if lb.y_type_ == "multiclass":
+                return np.ascontiguousarray(np.searchsorted(self.classes_, y), dtype=np.intp)
+        return np.ascontiguousarray(lb.transform(y), dtype=self._np_dtype)
+
+    def _decode_targets(self, Y):
+        """Encoded targets back to labels, as ``predict`` returns them."""
+        if Y.ndim == 1:
+            return self.classes_[Y]
+        return self._label_binarizer.inverse_transform(Y.ravel() if Y.shape[1] == 1 else Y)
+
     def _output_activation(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
@@ -204,10 +230,14 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
             return np.log(p, out=p)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit to ``X (n_samples, n_features)`` (dense or CSR/CSC) and labels ``y`` (``(n_samples,)`` or a
-        multi-label indicator matrix), optionally with ``sample_weight (n_samples,)``."""
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        multi-label indicator matrix), optionally with ``sample_weight (n_samples,)``. With
+        ``early_stopping=True``, ``X_val``, ``y_val`` (and ``sample_weight_val``) are the validation set, in place
+        of the ``validation_fraction`` split."""
+        validation = None if X_val is None and y_val is None and sample_weight_val is None else (
+            X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False, validation=validation)
 
     @available_if(_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -247,6 +277,19 @@ class NeuralNetRegressorHead(RegressorMixin, BaseNeuralNetwork):
             raise ValueError(f"y has {Y.shape[1]} outputs, the model was fitted with {self.n_outputs_}.")
         return X, Y, sample_weight, None
 
+    def _encode_targets(self, y):
+        """Validation targets ``y_val`` as ``(n_val, n_outputs)`` in the model's dtype."""
+        y = check_array(y, ensure_2d=False, dtype=self._np_dtype, input_name="y_val")
+        Y = np.ascontiguousarray(y.reshape(y.shape[0], -1))
+        if Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y_val has {Y.shape[1]} outputs, y has {self.n_outputs_}.")
+        if self.loss == "poisson" and np.any(Y < 0):
+            raise ValueError("loss='poisson' requires non-negative targets; y_val has negative values.")
+        return Y
+
+    def _decode_targets(self, Y):
+        return Y.ravel() if Y.shape[1] == 1 else Y
+
     def _output_activation(self):
         return "exp" if self.loss == "poisson" else "identity"
 
@@ -266,10 +309,14 @@ class NeuralNetRegressorHead(RegressorMixin, BaseNeuralNetwork):
         return pred.ravel() if pred.shape[1] == 1 else pred
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit to ``X (n_samples, n_features)`` (dense or CSR/CSC) and targets ``y`` ``(n_samples,)`` or
-        ``(n_samples, n_outputs)``, optionally with ``sample_weight (n_samples,)``."""
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        ``(n_samples, n_outputs)``, optionally with ``sample_weight (n_samples,)``. With ``early_stopping=True``,
+        ``X_val``, ``y_val`` (and ``sample_weight_val``) are the validation set, in place of the
+        ``validation_fraction`` split."""
+        validation = None if X_val is None and y_val is None and sample_weight_val is None else (
+            X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False, validation=validation)
 
     @available_if(_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -311,6 +358,17 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
         How mini-batch epochs and predictions run: as one compiled kernel call (True), layer by layer (False), or
         ``'auto'``: fused once that kernel is compiled or cached (``fastnn.warmup()``), or when the fit is long
         enough to repay compiling it. Both give bit-identical results; only the time differs.
+    scoring : str, callable or None, default=None
+        What early stopping watches on the validation set, higher is better: None is accuracy (as scikit-learn's
+        MLP), ``'loss'`` minus the validation loss, any other string a scikit-learn scorer name (e.g.
+        ``'neg_log_loss'``, ``'balanced_accuracy'``) and a callable ``scorer(estimator, X, y)``.
+        ``validation_scores_`` and ``best_validation_score_`` are on that scale. The validation set is
+        ``fit(..., X_val=, y_val=, sample_weight_val=)`` when given, else a ``validation_fraction`` split.
+
+    ``set_callbacks(*callbacks)`` (scikit-learn >= 1.9) takes ``sklearn.callback`` callbacks (``ProgressBar``,
+    ``ScoringMonitor``, your own): the fit is the root task and each epoch (each L-BFGS iteration) a subtask; an
+    ``on_fit_task_end`` returning True stops the fit after that epoch (with early stopping, the best weights are
+    restored).
 
     ``activation`` also accepts ``'leaky_relu'`` (slope 0.01) and ``solver`` also ``'adagrad'``, ``'rmsprop'``
     (rho 0.9) and ``'adamw'`` (all with ``epsilon``). ``learning_rate`` 'invscaling' and 'adaptive' apply to
@@ -345,6 +403,7 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
         momentum=0.9,
         nesterovs_momentum=True,
         early_stopping=False,
+        scoring=None,
         validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
@@ -375,6 +434,7 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
+        self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -394,7 +454,8 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
 
     ``loss='squared_error'`` minimises ``0.5 * sum_k (f_k(x) - y_k)^2`` per sample (the reported ``loss_`` and
     ``loss_curve_`` average it over outputs, as scikit-learn reports it); ``loss='poisson'`` the Poisson deviance
-    with a log link (``out_activation_ = 'exp'``). Same extras as ``MLPClassifier`` except ``class_weight``.
+    with a log link (``out_activation_ = 'exp'``). Same extras as ``MLPClassifier`` except ``class_weight``;
+    ``scoring=None`` is R^2 there.
     """
 
     _parameter_constraints = {
@@ -424,6 +485,7 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
         momentum=0.9,
         nesterovs_momentum=True,
         early_stopping=False,
+        scoring=None,
         validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
@@ -454,6 +516,7 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
+        self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.beta_1 = beta_1
         self.beta_2 = beta_2

@@ -218,7 +218,9 @@ class EpochSchedule:
       (scikit-learn's rule, for sgd).
     - ``'adaptive'`` / ``'plateau'``: when ``n_iter_no_change`` epochs bring no improvement, ``lr /= 5`` and training
       goes on; it stops once ``lr <= 1e-6`` (scikit-learn's 'adaptive' for sgd; 'plateau' the same for any solver).
-    - ``'cosine'``: epoch ``e`` (0-based) runs at ``lr0 * (1 + cos(pi * e / max_iter)) / 2``, from ``lr0`` towards 0.
+    - ``'cosine'``: epoch ``e`` (0-based) runs at ``lr0 * (1 + cos(pi * min(e, max_iter - 1) / max_iter)) / 2``, from
+      ``lr0`` towards 0; epochs past ``max_iter`` (``partial_fit``) keep the last rate, which is never 0 (a zero
+      rate would learn nothing and cannot carry SGD's momentum across).
     """
 
     def __init__(self, kind, lr0, power_t=0.5, max_iter=200):
@@ -229,7 +231,8 @@ class EpochSchedule:
         if self.kind == "invscaling":
             optimizer.set_lr(self.lr0 / (samples_seen + 1) ** self.power_t)
         elif self.kind == "cosine":
-            optimizer.set_lr(self.lr0 * 0.5 * (1.0 + math.cos(math.pi * min(epochs_done, self.max_iter) / self.max_iter)))
+            epoch = min(epochs_done, self.max_iter - 1)
+            optimizer.set_lr(self.lr0 * 0.5 * (1.0 + math.cos(math.pi * epoch / self.max_iter)))
 
     def no_improvement(self, optimizer):
         """Called when training stopped improving; returns ``(stop, what happened)``."""

@@ -83,6 +83,22 @@ def test_optimizers_fast_curves(tmp_path):
     assert_figures(out["figures"], tmp_path, ["optimizers.png"])
 
 
+def test_watching_a_fit_fast(tmp_path):
+    pytest.importorskip("sklearn.callback", reason="sklearn.callback needs scikit-learn >= 1.9")
+    out = load_example("watching_a_fit").main(fast=True, out_dir=str(tmp_path))
+    curves = out["curves"]
+    assert all(len(curve) == out["epochs"] for curve in curves.values())
+    # The restored model is the best epoch's: its validation log loss is the best one, below the last epoch's.
+    assert out["restored_validation_log_loss"] == pytest.approx(out["best_validation_log_loss"], rel=1e-5)
+    assert out["best_validation_log_loss"] == pytest.approx(min(curves["val_log_loss"]), rel=1e-12)
+    assert out["best_validation_log_loss"] < out["last_validation_log_loss"]
+    assert curves["train_log_loss"][-1] < curves["train_log_loss"][0] and out["test_accuracy"] > 0.9
+    # The steered fit stopped at the first epoch reaching the target, as the unsteered fit's curve shows.
+    first = next(i for i, acc in enumerate(curves["val_accuracy"], start=1) if acc >= 0.95)
+    assert out["steered_epochs"] == first < out["epochs"]
+    assert_figures(out["figures"], tmp_path, ["watching_a_fit.png"])
+
+
 def test_xnor_fast_truth_tables(tmp_path, capsys):
     res = load_example("xnor").main(fast=True, out_dir=str(tmp_path))
     for gate in ("AND", "OR", "NAND", "NOR", "NOT"):
