@@ -58,7 +58,9 @@ def _graph(scope, operator, container):
         container.add_node(op_type, inputs, outputs, name=name, **attributes)
 
     def add_initializer(tensor):
-        container.add_initializer(tensor.name, tensor.data_type, list(tensor.dims), tensor)
+        # the container copies a TensorProto's raw_data, which string tensors do not use
+        content = list(tensor.string_data) if tensor.data_type == TensorProto.STRING else tensor
+        container.add_initializer(tensor.name, tensor.data_type, list(tensor.dims), content)
 
     graph = Graph(np.float32, scope.get_unique_variable_name, add_node, add_initializer)
     x = operator.inputs[0].full_name
@@ -89,16 +91,8 @@ def _label_values(model, nocl):
     classes = np.asarray(model.classes_)
     if nocl or _multilabel(model):
         return np.arange(len(classes), dtype=np.int64)
-    if classes.dtype.kind in "iub":
+    if classes.dtype.kind in "iubf":  # float classes are integral: fit refuses continuous targets
         return classes.astype(np.int64)
-    if classes.dtype.kind == "f":
-        if np.all(classes == np.round(classes)):
-            return classes.astype(np.int64)
-        raise ValueError(
-            f"ONNX labels are int64 or strings, but {type(model).__name__}.classes_ holds non-integer floats "
-            f"{classes.tolist()}; refit on integer or string labels, or export with the option nocl=True "
-            "to output class indices."
-        )
     return np.array([str(c) for c in classes], dtype=object)
 
 
