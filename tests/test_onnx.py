@@ -275,3 +275,13 @@ def test_every_exported_estimator_is_registered():
 
     for cls in (MLPClassifier, MLPRegressor, CNNClassifier):
         assert sklearn_operator_name_map[cls] == f"Fastnn{cls.__name__}"
+
+
+def test_missing_skl2onnx_says_which_extra_to_install(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.delitem(sys.modules, "fastnn.onnx")
+    monkeypatch.setitem(sys.modules, "skl2onnx", None)  # `import skl2onnx` now raises ImportError
+    with pytest.raises(ImportError, match=r"pip install 'fastnn\[onnx\]'"):
+        importlib.import_module("fastnn.onnx")
