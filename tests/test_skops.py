@@ -1,6 +1,6 @@
 """Safe loading with skops: for every fitted fastnn estimator, after ``fit`` and after ``partial_fit`` (optimizer
 moments, step count, learning rate and dropout generators in the state), ``skops.io.get_untrusted_types`` lists
-only fastnn's own estimator class, loading with exactly those types trusted predicts identically, and
+only fastnn's own types (the estimator class; for ``NeuralNet*`` also its layer templates' classes), loading with exactly those types trusted predicts identically, and
 ``partial_fit`` after loading continues bit-identically to a run that was never saved. A file written by another
 fastnn version loads with an ``InconsistentVersionWarning``."""
 import numpy as np
@@ -8,7 +8,7 @@ import pytest
 import skops.io as sio
 from sklearn.datasets import load_digits
 
-import fastnn._training
+import fastnn
 from fastnn import CNNClassifier, MLPClassifier, MLPRegressor
 from fastnn.exceptions import InconsistentVersionWarning
 
@@ -38,6 +38,15 @@ MODELS = {
     "cnn_adamw": (lambda: CNNClassifier(((2, 3),), hidden_layer_sizes=(6,), solver="adamw", dropout=0.1,
                                         max_iter=2, random_state=0), "classes"),
 }
+if hasattr(fastnn, "NeuralNetClassifier"):  # the any-network estimators: their layer templates are pickled too
+    from fastnn.layers import BatchNorm, Conv2D, Dense, GlobalAvgPool2D, ReLU
+
+    MODELS["neuralnet_conv_batchnorm"] = (
+        lambda: fastnn.NeuralNetClassifier(layers=[Conv2D(2, 3, padding=1), BatchNorm(), ReLU(), GlobalAvgPool2D()],
+                                           input_shape=(1, 8, 8), max_iter=2, random_state=0), "classes")
+    MODELS["neuralnet_regressor_huber"] = (
+        lambda: fastnn.NeuralNetRegressor(layers=[Dense(8), BatchNorm(), ReLU()], loss="huber", max_iter=3,
+                                          random_state=0), "regression")
 PARTIAL_FIT = [name for name in MODELS if name not in ("mlp_lbfgs", "mlp_early_stopping")]
 
 
@@ -51,6 +60,10 @@ def _fitted(data, name, how):
     extra = {"classes": np.unique(y)} if kind != "regression" else {}
     est.partial_fit(X[::2], y[::2], **extra)
     return est.partial_fit(X[1::2], y[1::2])
+
+
+def _qualname(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _round_trip(est):
@@ -77,9 +90,10 @@ CASES = [(name, "fit") for name in MODELS] + [(name, "partial_fit") for name in 
 def test_only_fastnn_types_are_untrusted_and_predictions_survive(data, name, how):
     est = _fitted(data, name, how)
     loaded, untrusted = _round_trip(est)
-    cls = type(est)
-    assert untrusted == [f"{cls.__module__}.{cls.__qualname__}"], untrusted
-    assert type(loaded) is cls and _weights(loaded) == _weights(est)
+    # the estimator's class, and the classes of the layer templates a NeuralNet* holds as its `layers` parameter
+    expected = {_qualname(type(est))} | {_qualname(type(layer)) for layer in getattr(est, "layers", None) or []}
+    assert sorted(untrusted) == sorted(expected), untrusted
+    assert type(loaded) is type(est) and _weights(loaded) == _weights(est)
     for got, expected in zip(_outputs(loaded, data[0]), _outputs(est, data[0])):
         np.testing.assert_array_equal(got, expected)
 
@@ -101,7 +115,7 @@ def test_partial_fit_after_loading_continues_bit_identically(data, name, how):
 
 def test_file_from_another_fastnn_version_warns_and_loads(data, monkeypatch, tmp_path):
     est = _fitted(data, "mlp_adam_dropout", "fit")
-    monkeypatch.setattr(fastnn._training, "_fastnn_version", lambda: "0.0.1")
+    monkeypatch.setattr(fastnn, "__version__", "0.0.1")  # the version a file records is fastnn.__version__
     sio.dump(est, tmp_path / "model.skops")
     monkeypatch.undo()
     untrusted = sio.get_untrusted_types(file=tmp_path / "model.skops")
