@@ -25,7 +25,7 @@ def test_out_of_core_fast_on_a_memory_limited_local_cluster(tmp_path):
 
     limits, peaks = res["memory_limits"], res["worker_peak_memory"]
     assert len(limits) == len(peaks) == 1
-    assert res["nbytes"] == 768 << 20 and res["nbytes"] > sum(limits), (res["nbytes"], limits)
+    assert res["nbytes"] == 1280 << 20 and res["nbytes"] > sum(limits), (res["nbytes"], limits)
     assert max(peaks) < min(limits), f"worker peak {max(peaks) / 2**20:.0f} MiB, limit {min(limits) / 2**20:.0f} MiB"
     assert res["n_rows"] * 4 * example.N_FEATURES == res["nbytes"]
     assert res["samples_seen"] == 2 * res["n_rows"]  # the model carried from block to block through both passes
