@@ -5,7 +5,7 @@ import sys
 from importlib import metadata
 
 DEPENDENCIES = ("numpy", "numba", "llvmlite", "scipy", "scikit-learn", "platformdirs", "threadpoolctl")
-OPTIONAL = ("tqdm", "matplotlib", "dask", "dask-ml", "skl2onnx", "onnxruntime", "skops", "pandas")
+OPTIONAL = ("tqdm", "rich", "matplotlib", "dask", "dask-ml", "onnx", "skl2onnx", "onnxruntime", "skops", "pandas")
 
 
 def _version(name):
