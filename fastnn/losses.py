@@ -45,7 +45,7 @@ class Loss:
         if z.dtype not in (np.float32, np.float64):
             z = z.astype(np.float64)
         out = np.empty(z.shape, np.float64)
-        return out, int(_output.output_link(z, _LINK_CODES[self.link], out))
+        return out, int(_output.LINKS[self.link](z, out))
 
     def _buffer(self, z):
         buf = getattr(self, "_dz_buf", None)
@@ -160,9 +160,6 @@ class HuberLoss(Loss):
     def __repr__(self):
         return f"HuberLoss(delta={self.delta})"
 
-
-_LINK_CODES = {"identity": _output.IDENTITY, "softmax": _output.SOFTMAX, "logistic": _output.LOGISTIC,
-               "exp": _output.EXP}
 
 LOSSES = {
     "log_loss": SoftmaxCrossEntropy,

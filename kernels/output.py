@@ -1,45 +1,82 @@
 """Output links: a network's logits to float64 predictions (probabilities, means), row by row.
 
-``code``: ``SOFTMAX`` (``p_ik = exp(z_ik - lse(z_i))``, the log-sum-exp shift keeps it overflow-free), ``LOGISTIC``
-(``1 / (1 + exp(-z))`` per output, without overflow), ``EXP`` (Poisson's log link, ``exp(z)``) and ``IDENTITY``.
-The arithmetic is float64 whatever the logits' dtype, so a float32 model compiles no float64 kernels to predict.
-Logits of +-inf are clipped to +-1e300 first (every difference of two logits stays finite, so an infinitely
-confident row keeps its limit probability); a NaN logit has no limit: its row comes out NaN and is reported.
+One kernel per link, so a fit compiles only the one its loss uses: ``softmax`` (``p_ik = exp(z_ik - max_i) /
+sum_k exp(z_ik - max_i)``, overflow-free), ``logistic`` (``1 / (1 + exp(-z))`` per output, without overflow),
+``exp`` (Poisson's log link) and ``identity``. The arithmetic is float64 whatever the logits' dtype, so a float32
+model compiles no float64 kernels to predict. Logits of +-inf are clipped to +-1e300 first (every difference of two
+logits stays finite, so an infinitely confident row keeps its limit probability); a NaN logit has no limit: its row
+comes out NaN. Each kernel writes ``out (N, K) float64`` from ``z (N, K)`` and returns the index of the first row
+holding a NaN logit, or -1.
 """
 import numpy as np
 
 from ._jit import jit
 
-SOFTMAX, LOGISTIC, EXP, IDENTITY = 0, 1, 2, 3
+
+@jit(inline="always")
+def _clipped_row(z, i, out):
+    """Copy row ``i`` of ``z`` into ``out`` as float64 clipped to +-1e300; returns ``(row maximum, has NaN)``."""
+    m = -np.inf
+    nan = False
+    for k in range(z.shape[1]):
+        v = min(max(np.float64(z[i, k]), -1e300), 1e300)
+        nan = nan or np.isnan(v)
+        out[i, k] = v
+        m = max(m, v)
+    return m, nan
 
 
 @jit
-def output_link(z, code, out):
-    """``out (N, K) float64 = link(z (N, K))``; returns the index of the first row with a NaN logit, or -1."""
-    N, K = z.shape
+def softmax(z, out):
     first_nan = -1
-    for i in range(N):
-        m = -np.inf
-        for k in range(K):
-            v = min(max(np.float64(z[i, k]), -1e300), 1e300)
-            if np.isnan(v) and first_nan < 0:
-                first_nan = i
-            out[i, k] = v
-            m = max(m, v)
-        if code == SOFTMAX:
-            s = 0.0
-            for k in range(K):
-                e = np.exp(out[i, k] - m)
-                out[i, k] = e
-                s += e
-            for k in range(K):
-                out[i, k] /= s
-        elif code == LOGISTIC:
-            for k in range(K):
-                v = out[i, k]
-                e = np.exp(-abs(v))  # in (0, 1]: never overflows
-                out[i, k] = 1.0 / (1.0 + e) if v >= 0 else e / (1.0 + e)
-        elif code == EXP:
-            for k in range(K):
-                out[i, k] = np.exp(out[i, k])
+    for i in range(z.shape[0]):
+        m, nan = _clipped_row(z, i, out)
+        if nan and first_nan < 0:
+            first_nan = i
+        s = 0.0
+        for k in range(z.shape[1]):
+            e = np.exp(out[i, k] - m)
+            out[i, k] = e
+            s += e
+        for k in range(z.shape[1]):
+            out[i, k] /= s
     return first_nan
+
+
+@jit
+def logistic(z, out):
+    first_nan = -1
+    for i in range(z.shape[0]):
+        _, nan = _clipped_row(z, i, out)
+        if nan and first_nan < 0:
+            first_nan = i
+        for k in range(z.shape[1]):
+            v = out[i, k]
+            e = np.exp(-abs(v))  # in (0, 1]: never overflows
+            out[i, k] = 1.0 / (1.0 + e) if v >= 0 else e / (1.0 + e)
+    return first_nan
+
+
+@jit
+def exp(z, out):
+    first_nan = -1
+    for i in range(z.shape[0]):
+        _, nan = _clipped_row(z, i, out)
+        if nan and first_nan < 0:
+            first_nan = i
+        for k in range(z.shape[1]):
+            out[i, k] = np.exp(out[i, k])
+    return first_nan
+
+
+@jit
+def identity(z, out):
+    first_nan = -1
+    for i in range(z.shape[0]):
+        _, nan = _clipped_row(z, i, out)
+        if nan and first_nan < 0:
+            first_nan = i
+    return first_nan
+
+
+LINKS = {"softmax": softmax, "logistic": logistic, "exp": exp, "identity": identity}
