@@ -1,7 +1,10 @@
 """fastnn: neural networks whose hot loops are Numba kernels, with scikit-learn estimators on top."""
 from . import datasets, gradcheck, kernels, layers, losses, network, optimizers
-from .layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, Identity, LeakyReLU, MaxPool2D, ReLU, Sigmoid, Tanh
-from .losses import PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
+from .layers import (
+    AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, Identity, LeakyReLU, MaxPool2D, ReLU, Sigmoid,
+    Tanh,
+)
+from .losses import AbsoluteError, HuberLoss, PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
 from .estimators import MLPClassifier, MLPRegressor
 from .cnn import CNNClassifier
 from .network import Sequential

@@ -126,6 +126,41 @@ class PoissonLoss(Loss):
     _kernel = staticmethod(_losses.poisson)
 
 
+class AbsoluteError(Loss):
+    """Absolute error (least absolute deviations, fits the conditional median):
+    ``l_i = sum_k |z_ik - y_ik|``; ``dz = sign(z - y) w / sum(w)``.
+
+    The loss has a kink where ``z == y``; there the subgradient 0 is used (the middle of ``[-1, 1]``, as
+    ``numpy.sign``). Identity output link.
+    """
+
+    _kernel = staticmethod(_losses.absolute_error)
+
+
+class HuberLoss(Loss):
+    """Huber loss with threshold ``delta > 0`` on the residual ``r = z - y``: quadratic near 0, linear beyond,
+    so outliers pull with a bounded force. ``l_i = sum_k h(r_ik)``, ``h(r) = 0.5 r^2`` for ``|r| <= delta``,
+    ``delta (|r| - 0.5 delta)`` otherwise; ``dz = clip(r, -delta, delta) w / sum(w)``. Identity output link.
+
+    The estimators call this threshold ``huber_delta`` (``epsilon`` is Adam's). Residuals are on the scale of
+    ``y``; in float32, ``delta`` is rounded to float32 first.
+    """
+
+    def __init__(self, delta=1.0):
+        super().__init__()
+        if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)) or not (
+            0 < delta < np.inf
+        ):
+            raise ValueError(f"HuberLoss: delta must be a positive finite number, got {delta!r}.")
+        self.delta = float(delta)
+
+    def _kernel(self, z, Y, w, dz):
+        return _losses.huber(z, Y, w, self.delta, dz)
+
+    def __repr__(self):
+        return f"HuberLoss(delta={self.delta})"
+
+
 _LINK_CODES = {"identity": _output.IDENTITY, "softmax": _output.SOFTMAX, "logistic": _output.LOGISTIC,
                "exp": _output.EXP}
 
@@ -134,4 +169,6 @@ LOSSES = {
     "binary_log_loss": SigmoidCrossEntropy,
     "squared_error": SquaredError,
     "poisson": PoissonLoss,
+    "absolute_error": AbsoluteError,
+    "huber": HuberLoss,
 }

@@ -64,6 +64,15 @@ class Sequential:
                 grad_views.append(self.flat_grads[offset : offset + p.size].reshape(p.shape))
                 offset += p.size
             layer.bind(views, grad_views)
+        # Non-trainable layer state (BatchNorm's running statistics): views into one flat vector, like the params.
+        self.flat_state = np.empty(sum(s.size for layer in self.layers for s in layer.state), self.dtype)
+        offset = 0
+        for layer in self.layers:
+            views = []
+            for s in layer.state:
+                views.append(self.flat_state[offset : offset + s.size].reshape(s.shape))
+                offset += s.size
+            layer.bind_state(views)
         # Backward stops at the first layer with parameters, which needs no input gradient.
         trainable = [i for i, layer in enumerate(self.layers) if layer.params]
         self._first = trainable[0] if trainable else len(self.layers)

@@ -3,10 +3,10 @@
 Nothing here imports from ``fastnn``; nothing is compiled at import (Numba compiles on first call and caches
 on disk). Every kernel accepts float32 and float64 and keeps the array dtype in its arithmetic.
 """
-from . import activations, checks, conv, dense, dropout, losses, mlp, optim, output, pool, softmax
+from . import activations, batchnorm, checks, conv, dense, dropout, global_pool, losses, mlp, optim, output, pool, softmax
 from ._jit import CacheFallbackWarning, jit
 
 __all__ = [
-    "activations", "checks", "conv", "dense", "dropout", "losses", "mlp", "optim", "output", "pool", "softmax", "jit",
-    "CacheFallbackWarning",
+    "activations", "batchnorm", "checks", "conv", "dense", "dropout", "global_pool", "losses", "mlp", "optim", "output",
+    "pool", "softmax", "jit", "CacheFallbackWarning",
 ]

@@ -15,9 +15,10 @@ from .conv import Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
-from .pool import AvgPool2D, MaxPool2D
+from .normalization import BatchNorm
+from .pool import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 
 __all__ = [
-    "ACTIVATIONS", "AvgPool2D", "Conv2D", "Dense", "Dropout", "Flatten", "Identity", "Layer", "LeakyReLU",
-    "MaxPool2D", "ReLU", "Sigmoid", "Tanh", "all_finite", "kernel_array",
+    "ACTIVATIONS", "AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D", "Identity",
+    "Layer", "LeakyReLU", "MaxPool2D", "ReLU", "Sigmoid", "Tanh", "all_finite", "kernel_array",
 ]

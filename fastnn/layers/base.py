@@ -20,13 +20,16 @@ def all_finite(x):
 
 
 class Layer:
-    """Base class. Subclasses with parameters fill ``params``/``grads`` and ``penalized`` in ``build``."""
+    """Base class. Subclasses with parameters fill ``params``/``grads`` and ``penalized`` in ``build``; subclasses
+    with non-trainable state (running statistics) fill ``state``, a list of arrays that training updates in place
+    and that optimizers never see."""
 
     #: Whether backward must compute the input gradient; ``Sequential`` clears it for its first layer.
     input_grad = True
 
     def __init__(self):
         self.params, self.grads, self.penalized = [], [], []
+        self.state = []
         self.dtype = None
         self.input_shape = self.output_shape = None
         self._buffers = {}
@@ -49,8 +52,15 @@ class Layer:
         self.params, self.grads = list(params), list(grads)
         self._bound()
 
+    def bind_state(self, arrays):
+        """Point ``state`` at other arrays (views into a network's flat state vector), keeping values."""
+        for new, old in zip(arrays, self.state):
+            new[...] = old
+        self.state = list(arrays)
+        self._bound()
+
     def _bound(self):
-        """Re-read named attributes (``W``, ``b``, ...) after ``params``/``grads`` were rebound."""
+        """Re-read named attributes (``W``, ``b``, ...) after ``params``/``grads``/``state`` were rebound."""
 
     def forward(self, x, training=False):
         """``y = f(x)`` for a batch ``x (N, *input_shape)`` of any layout and dtype."""

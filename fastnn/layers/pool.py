@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..kernels import conv as _conv
+from ..kernels import global_pool as _global_pool
 from ..kernels import pool as _pool
 from .base import Layer, _image_shape, _pair
 
@@ -78,4 +79,30 @@ class AvgPool2D(_Pool2D):
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         dx = self._out("dx", dout.shape[0], self.input_shape, True)
         _pool.avgpool_backward(dout, *self.pool_size, *self.stride, dx)
+        return dx
+
+
+class GlobalAvgPool2D(Layer):
+    """Global average pooling ``(N, C, H, W) -> (N, C)``: ``y[n, c] = mean_{h, w} x[n, c, h, w]``; backward
+    spreads ``dout[n, c] / (H*W)`` over the plane. Replaces ``Flatten`` before a classifier head for any image size."""
+
+    def _build(self, input_shape, rng):
+        C, H, W = _image_shape(type(self).__name__, input_shape)
+        self._view = (C, H * W)
+        return (C,)
+
+    def _forward(self, x, training):
+        N = x.shape[0]
+        out = self._out("out", N, self.output_shape, training)
+        _global_pool.global_avgpool_forward(x.reshape(N, *self._view), out)
+        if training:
+            self._n = N
+        return out
+
+    def backward(self, dout):
+        self._cached("_n")
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        N = dout.shape[0]
+        dx = self._out("dx", N, self.input_shape, True)
+        _global_pool.global_avgpool_backward(dout, dx.reshape(N, *self._view))
         return dx
