@@ -344,3 +344,16 @@ def test_dropout_parameter_inserts_dropout_after_each_activation(digits):
     kinds = [type(layer).__name__ for layer in est._network().layers]
     assert kinds == ["Dense", "ReLU", "Dropout", "Dense", "Tanh", "Dropout", "Dense"]
     assert all(layer.rate == 0.3 for layer in est._network().layers if isinstance(layer, Dropout))
+
+
+def test_a_last_batch_of_one_row_joins_the_batch_before_it_under_feature_batchnorm():
+    """With a feature BatchNorm, 201 rows in batches of 200 would leave one row alone (no variance): that row trains
+    in the batch before it (one step per epoch, every row used), instead of failing the fit."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((201, 4)), rng.integers(0, 2, 201)
+    est = NeuralNetClassifier([Dense(8), BatchNorm(), ReLU()], max_iter=3, random_state=0, shuffle=False).fit(X, y)
+    assert est._optimizer.t == 3  # one step per epoch: the 201st row joined the first batch
+    plain = NeuralNetClassifier([Dense(8), ReLU()], max_iter=3, random_state=0, shuffle=False).fit(X, y)
+    assert plain._optimizer.t == 6  # without BatchNorm the last row is its own batch, as in scikit-learn
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        NeuralNetClassifier([Dense(8), BatchNorm(), ReLU()], random_state=0).partial_fit(X[:1], y[:1], classes=[0, 1])
