@@ -8,6 +8,8 @@ stacks that cannot take the input."""
 import copy
 import pickle
 
+import joblib
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -210,11 +212,16 @@ def _small_bn(**kw):
                                **{**params, **kw})
 
 
-@pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_partial_fit_after_pickling_continues_bit_identically(digits, solver):
+def _joblib_mmap(est, tmp_path):
+    joblib.dump(est, tmp_path / "model.joblib")
+    return joblib.load(tmp_path / "model.joblib", mmap_mode="r")  # read-only memory-mapped arrays
+
+
+@pytest.mark.parametrize("solver, trip", [("adam", "pickle"), ("sgd", "pickle"), ("adam", "joblib_mmap")])
+def test_partial_fit_after_a_round_trip_continues_bit_identically(digits, solver, trip, tmp_path):
     Xtr, _, ytr, _ = digits
     original = _small_bn(solver=solver, learning_rate_init=0.01).fit(Xtr, ytr)
-    loaded = pickle.loads(pickle.dumps(original))
+    loaded = pickle.loads(pickle.dumps(original)) if trip == "pickle" else _joblib_mmap(original, tmp_path)
     for step in range(2):
         original.partial_fit(Xtr, ytr)
         loaded.partial_fit(Xtr, ytr)
@@ -357,3 +364,12 @@ def test_a_last_batch_of_one_row_joins_the_batch_before_it_under_feature_batchno
     assert plain._optimizer.t == 6  # without BatchNorm the last row is its own batch, as in scikit-learn
     with pytest.raises(ValueError, match="at least 2 samples"):
         NeuralNetClassifier([Dense(8), BatchNorm(), ReLU()], random_state=0).partial_fit(X[:1], y[:1], classes=[0, 1])
+
+
+def test_fused_true_runs_a_batchnorm_stack_layer_by_layer(digits):
+    Xtr, _, ytr, _ = digits
+    kw = dict(max_iter=2, random_state=0, batch_size=64)
+    fused = NeuralNetClassifier([Dense(8), BatchNorm(), ReLU()], fused=True, **kw).fit(Xtr, ytr)
+    layered = NeuralNetClassifier([Dense(8), BatchNorm(), ReLU()], fused=False, **kw).fit(Xtr, ytr)
+    assert fused._net.fused_epochs == 0
+    _assert_same_model(fused, layered, "fused=True on a BatchNorm stack")
