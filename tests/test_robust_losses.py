@@ -135,3 +135,22 @@ def test_robust_losses_are_registered_and_exported():
 def test_huber_rejects_bad_delta(delta):
     with pytest.raises(ValueError, match="delta must be a positive finite number"):
         HuberLoss(delta)
+
+
+def test_robust_losses_fit_a_line_through_outliers_better_than_squared_error():
+    """A linear model trained with each loss on y = 2x + 1 + noise where 15% of targets are shifted by +20: the
+    robust losses stay near the line (Huber's bias is bounded by about delta * outlier share / inlier share), the
+    squared error is pulled towards the outliers."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, (200, 1))
+    y = 2 * X[:, 0] + 1 + 0.1 * rng.standard_normal(200)
+    y[rng.random(200) < 0.15] += 20.0
+    errors = {}
+    for name, loss in [("squared", SquaredError()), ("huber", HuberLoss(0.5)), ("absolute", AbsoluteError())]:
+        net = fastnn.Sequential([fastnn.Dense(1)], loss, fastnn.Adam(0.05))
+        net.build((1,), np.float64, random_state=0)
+        for _ in range(1500):
+            net.train_step(X, y)
+        errors[name] = abs(net.layers[0].W[0, 0] - 2.0) + abs(net.layers[0].b[0] - 1.0)
+    assert errors["huber"] < 0.15 and errors["absolute"] < 0.1, errors
+    assert errors["squared"] > 1.0, errors
