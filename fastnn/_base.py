@@ -232,8 +232,12 @@ class BaseNeuralNetwork(BaseEstimator):
         ``layer_state_`` views into its flat state vector (BatchNorm's running statistics; only for stacks with
         state)."""
         layers = [layer for layer in net.layers if layer.params]
-        if any(len(layer.params) != 2 for layer in layers):
-            raise TypeError("fastnn estimators expose layers with exactly two parameter arrays (coefs_, intercepts_).")
+        for layer in layers:
+            if len(layer.params) != 2:
+                raise ValueError(
+                    f"{layer!r} has {len(layer.params)} parameter arrays; the estimators expose each layer's "
+                    "parameters as a (coefs_[i], intercepts_[i]) pair, so a layer inside an estimator needs exactly two."
+                )
         self.coefs_ = [layer.params[0] for layer in layers]
         self.intercepts_ = [layer.params[1] for layer in layers]
         state = [s for layer in net.layers for s in layer.state]
