@@ -6,6 +6,7 @@ CNN presets equal to the same stacks bit for bit, persistence of every layer's p
 running statistics (pickle, partial_fit, warm_start, failed fits), the robust regression losses, and the errors for
 stacks that cannot take the input."""
 import copy
+import io
 import pickle
 
 import joblib
@@ -199,7 +200,17 @@ def test_pickle_holds_the_templates_and_arrays_only(bn_model, digits):
     data = pickle.dumps(bn_model)
     for forbidden in (b"numba", b"CPUDispatcher", b"fastnn.kernels", b"fastnn.network", b"Sequential"):
         assert forbidden not in data, forbidden
-    loaded = pickle.loads(data)
+    referenced = set()
+
+    class Recorder(pickle.Unpickler):
+        def find_class(self, module, name):
+            referenced.add(module)
+            return super().find_class(module, name)
+
+    loaded = Recorder(io.BytesIO(data)).load()
+    allowed = ("builtins", "copyreg", "_codecs", "numpy", "sklearn.preprocessing", "fastnn.neural_net",
+               "fastnn.layers.")  # the last: the classes of the unbuilt templates in the `layers` hyperparameter
+    assert all(module.startswith(allowed) for module in referenced), sorted(referenced)
     assert all(layer.dtype is None and layer.params == [] for layer in loaded.layers), "pickled built layers"
     assert "_net" not in vars(loaded)
     np.testing.assert_array_equal(loaded.predict_proba(Xte), bn_model.predict_proba(Xte))
