@@ -236,7 +236,8 @@ class BaseNeuralNetwork(BaseEstimator):
             if len(layer.params) != 2:
                 raise ValueError(
                     f"{layer!r} has {len(layer.params)} parameter arrays; the estimators expose each layer's "
-                    "parameters as a (coefs_[i], intercepts_[i]) pair, so a layer inside an estimator needs exactly two."
+                    "parameters as a (coefs_[i], intercepts_[i]) pair, so a layer inside an estimator needs exactly "
+                    "two."
                 )
         self.coefs_ = [layer.params[0] for layer in layers]
         self.intercepts_ = [layer.params[1] for layer in layers]

@@ -37,14 +37,17 @@ class ShapedInput:
             shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
             self.input_shape_ = self._resolve_shape(image, shape)
         elif image is not None and image != self.input_shape_:
-            raise ValueError(f"X has {self._sample_word} of shape {image}; this model was fitted on {self.input_shape_}.")
+            raise self._shape_mismatch(image)
         return super()._fit_impl(X, y, sample_weight, incremental, classes)
 
     def _check_input(self, X):
         X, image = self._as_rows(X)
         if image is not None and hasattr(self, "input_shape_") and image != self.input_shape_:
-            raise ValueError(f"X has {self._sample_word} of shape {image}; this model was fitted on {self.input_shape_}.")
+            raise self._shape_mismatch(image)
         return super()._check_input(X)
+
+    def _shape_mismatch(self, image):
+        return ValueError(f"X has {self._sample_word} of shape {image}; this model was fitted on {self.input_shape_}.")
 
     def _resolve_shape(self, image, shape):
         declared = self.input_shape

@@ -51,7 +51,8 @@ class _TemplateStack(LayerStack, ShapedInput):
         for i, layer in enumerate(self.layers):
             if isinstance(layer, type) and issubclass(layer, Layer):
                 raise ValueError(
-                    f"layers[{i}] is the class {layer.__name__}, not a layer; pass an instance, e.g. {layer.__name__}()."
+                    f"layers[{i}] is the class {layer.__name__}, not a layer; pass an instance, e.g. "
+                    f"{layer.__name__}()."
                 )
             if not isinstance(layer, Layer):
                 raise ValueError(
