@@ -7,6 +7,7 @@ from .layers import (
 from .losses import AbsoluteError, HuberLoss, PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
 from .estimators import MLPClassifier, MLPRegressor
 from .cnn import CNNClassifier
+from .neural_net import NeuralNetClassifier, NeuralNetRegressor
 from .network import Sequential
 from .optimizers import SGD, Adagrad, Adam, AdamW, RMSProp
 from ._show_versions import show_versions

@@ -10,6 +10,8 @@ the network decides how its epochs run. Subclasses supply the model through hook
 - ``_input_shape(n_features) -> tuple``: per-sample input shape (``(n_features,)`` for an MLP; ``(C, H, W)``
   for a CNN, whose flat rows are reshaped to ``(N, *shape)`` as views);
 - ``_init_params(net, rs)``: (re)draw initial weights from the ``RandomState`` ``rs``;
+- ``_make_loss()``: the output loss (default: the one ``out_activation_`` calls for);
+- ``_describe_layer(index, n_layers)``: how a build error names a layer of the stack;
 - ``_validate_fit_data``, ``_encode_targets``/``_decode_targets``, ``_output_activation``, ``_validation_score``
   and friends: the classifier / regressor heads in ``fastnn.estimators``.
 
@@ -35,6 +37,7 @@ from ._scoring import ValidationSet, check_validation_args
 from ._validation import check_features, check_lengths, check_sample_weight
 from .layers import all_finite, kernel_array
 from .losses import LOSSES
+from ._stack import build_error
 from .network import Sequential
 from .optimizers import OPTIMIZERS, EpochSchedule
 
@@ -133,6 +136,16 @@ class BaseNeuralNetwork(callback_mixin(), BaseEstimator):
     def _init_params(self, net, rs):
         """Default: keep the initialisation the layers drew in ``build``."""
 
+    def _make_loss(self):
+        return LOSSES[OUTPUT_LOSSES[self.out_activation_]]()
+
+    def _describe_layer(self, index, n_layers):
+        return f"layer {index}"
+
+    def _uses_dropout(self):
+        """Whether the stack has dropout layers (they get a seed drawn from ``random_state``)."""
+        return bool(getattr(self, "dropout", 0))
+
     def _reported_loss_scale(self):
         """Factor applied to the data term of the reported loss (scikit-learn averages squared error over
         outputs while its gradient sums them)."""
@@ -174,8 +187,9 @@ class BaseNeuralNetwork(callback_mixin(), BaseEstimator):
             )
         opt_state = state.pop("_optimizer_state", None)
         # Arrays updated in place later must be writable (joblib.load(mmap_mode='r') gives read-only memmaps).
-        if isinstance(state.get("_best_params"), np.ndarray) and not state["_best_params"].flags.writeable:
-            state["_best_params"] = np.array(state["_best_params"])
+        for key in ("_best_params", "_best_state"):
+            if isinstance(state.get(key), np.ndarray) and not state[key].flags.writeable:
+                state[key] = np.array(state[key])
         super().__setstate__(state)
         if opt_state is not None:
             self._optimizer = self._make_optimizer(opt_state["lr"])
@@ -215,16 +229,36 @@ class BaseNeuralNetwork(callback_mixin(), BaseEstimator):
         return [int(s) for s in sizes]
 
     def _build_network(self, n_features, n_outputs, seed):
-        loss = LOSSES[OUTPUT_LOSSES[self.out_activation_]]()
-        net = Sequential(self._make_layers(n_features, n_outputs), loss, fused=self.fused)
-        net.build(self._input_shape(n_features), self._np_dtype, np.random.default_rng(seed))
+        net = Sequential(self._make_layers(n_features, n_outputs), self._make_loss(), fused=self.fused)
+        try:
+            net.build(self._input_shape(n_features), self._np_dtype, np.random.default_rng(seed))
+        except ValueError as exc:
+            error = build_error(net, exc, self._describe_layer)
+            if error is None:
+                raise
+            raise error from None
         return net
 
     def _expose_params(self, net):
-        """Make ``coefs_``/``intercepts_`` views into the network's flat parameter vector."""
+        """Make ``coefs_``/``intercepts_`` views into the network's flat parameter vector (per layer with
+        parameters: its multiplicative and additive arrays, ``W``/``b`` or BatchNorm's ``gamma``/``beta``), and
+        ``layer_state_`` views into its flat state vector (BatchNorm's running statistics; only for stacks with
+        state)."""
         layers = [layer for layer in net.layers if layer.params]
+        for layer in layers:
+            if len(layer.params) != 2:
+                raise ValueError(
+                    f"{layer!r} has {len(layer.params)} parameter arrays; the estimators expose each layer's "
+                    "parameters as a (coefs_[i], intercepts_[i]) pair, so a layer inside an estimator needs exactly "
+                    "two."
+                )
         self.coefs_ = [layer.params[0] for layer in layers]
         self.intercepts_ = [layer.params[1] for layer in layers]
+        state = [s for layer in net.layers for s in layer.state]
+        if state:
+            self.layer_state_ = state
+        else:
+            self.__dict__.pop("layer_state_", None)
 
     def _network(self):
         """The ``Sequential`` behind ``coefs_``/``intercepts_``, rebuilt (and rebound) when they were replaced
@@ -241,10 +275,14 @@ class BaseNeuralNetwork(callback_mixin(), BaseEstimator):
     def _owns_params(self, net):
         layers = [layer for layer in net.layers if layer.params]
         coefs, intercepts = self.coefs_, self.intercepts_
+        state = [s for layer in net.layers for s in layer.state]
+        own_state = self.__dict__.get("layer_state_", [])
         return (
             net.dtype == np.dtype(self._np_dtype)
             and len(layers) == len(coefs) == len(intercepts)
             and all(l.params[0] is c and l.params[1] is b for l, c, b in zip(layers, coefs, intercepts))
+            and len(state) == len(own_state)
+            and all(s is o for s, o in zip(state, own_state))
         )
 
     def _rebuild_network(self):
@@ -261,6 +299,15 @@ class BaseNeuralNetwork(callback_mixin(), BaseEstimator):
         for layer, c, b in zip(layers, self.coefs_, self.intercepts_):
             layer.params[0][...] = c
             layer.params[1][...] = b
+        state = [s for layer in net.layers for s in layer.state]
+        saved = self.__dict__.get("layer_state_", [])
+        if len(saved) != len(state) or any(s.shape != np.shape(v) for s, v in zip(state, saved)):
+            raise ValueError(
+                f"layer_state_ ({[np.shape(v) for v in saved]}) does not match the layer state of the architecture "
+                f"({[s.shape for s in state]}); refit the model or restore the hyperparameters."
+            )
+        for s, v in zip(state, saved):
+            s[...] = v
         rng_state = self.__dict__.pop("_dropout_rng_state", None)
         if rng_state is not None:
             _set_dropout_rng_state(net, rng_state)
@@ -399,12 +446,13 @@ class BaseNeuralNetwork(callback_mixin(), BaseEstimator):
         self.out_activation_ = self._output_activation()
         # Dropout masks get their own seed; drawn only when used, so the RandomState stream (initial weights,
         # validation split, shuffling) stays scikit-learn's otherwise.
-        self._seed = int(rs.randint(np.iinfo(np.int32).max)) if getattr(self, "dropout", 0) else 0
+        self._seed = int(rs.randint(np.iinfo(np.int32).max)) if self._uses_dropout() else 0
         self._net = net = self._build_network(n_features, self.n_outputs_, self._seed)
         self._init_params(net, rs)
         self._expose_params(net)
         self.n_layers_ = len(self.coefs_) + 1
         self._best_params = net.get_state()
+        self._best_state = net.flat_state.copy()
         self._optimizer = None
         for attr in ("loss_curve_", "learning_rate_curve_", "validation_scores_", "best_validation_score_",
                      "best_loss_", "validation_loss_curve_"):

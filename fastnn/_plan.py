@@ -15,13 +15,16 @@ import numpy as np
 from .kernels import _jit
 from .kernels import mlp as _mlp
 from .layers import Dense, _Activation
-from .losses import PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
+from .losses import AbsoluteError, HuberLoss, PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
 
 COMPILE_SECONDS = 4.0
 PER_BATCH = 20e-6
 PER_LAYER = 15e-6
 
-_LOSS_CODES = {SigmoidCrossEntropy: _mlp.SIGMOID, SquaredError: _mlp.SQUARED, PoissonLoss: _mlp.POISSON}
+_LOSS_CODES = {
+    SigmoidCrossEntropy: _mlp.SIGMOID, SquaredError: _mlp.SQUARED, PoissonLoss: _mlp.POISSON,
+    AbsoluteError: _mlp.ABSOLUTE, HuberLoss: _mlp.HUBER,
+}
 _EMPTY = {np.dtype(t).char: np.empty(0, t) for t in (np.float32, np.float64)}
 _EMPTY_2D = {np.dtype(t).char: np.empty((0, 0), t) for t in (np.float32, np.float64)}
 _NO_LABELS = np.empty(0, np.intp)
@@ -140,7 +143,8 @@ class FusedMLP:
         return (
             readonly(X), readonly(labels), readonly(Yarr), readonly(w), readonly(np.ascontiguousarray(order, np.intp)),
             int(batch_size), self.table_for(batch_size), self.slopes, net.flat_params, net.flat_grads, work,
-            xbuf, lbuf, ybuf, wbuf, loss_code, float(alpha), float(scale), s1, s2, int(code), int(optimizer.t),
+            xbuf, lbuf, ybuf, wbuf, loss_code, float(getattr(net.loss, "delta", 0.0)), float(alpha), float(scale), s1,
+            s2, int(code), int(optimizer.t),
             optimizer.hyper(),
         )
 

@@ -211,6 +211,9 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental, eve
             )
     if early_stopping:
         net.set_state(est._best_params)
+        best_state = getattr(est, "_best_state", None)
+        if best_state is not None and best_state.shape == net.flat_state.shape:
+            net.flat_state[...] = best_state  # BatchNorm's running statistics of the best epoch
 
 
 def _validation_split(est, n, stratify, rs):
@@ -239,6 +242,9 @@ def _update_validation(est, net, validation, say):
     if score > est.best_validation_score_:
         est.best_validation_score_ = score
         est._best_params[...] = net.flat_params
+        best_state = getattr(est, "_best_state", None)
+        if best_state is not None and best_state.shape == net.flat_state.shape:
+            best_state[...] = net.flat_state
 
 
 def _update_training_loss(est):

@@ -1,8 +1,9 @@
 """``CNNClassifier``: a convolutional network with the scikit-learn face of ``MLPClassifier``.
 
 It shares the whole training machinery (solvers, schedules, early stopping, warm_start, partial_fit,
-sample_weight, class_weight, dtype, failure-safe fits, array-only pickles) with the MLPs and only supplies the
-architecture: for each ``(filters, kernel_size)`` in ``conv_layers`` a 'same' ``Conv2D``, the activation and a
+sample_weight, class_weight, dtype, failure-safe fits, array-only pickles) with the MLPs and, as a preset of
+``fastnn.NeuralNetClassifier``, only supplies the layer list (``fastnn._stack``) and the image shape
+(``fastnn._shapes``): for each ``(filters, kernel_size)`` in ``conv_layers`` a 'same' ``Conv2D``, the activation and a
 ``pool_size`` ``MaxPool2D``; then ``Flatten``, the ``hidden_layer_sizes`` dense layers and the output layer.
 """
 import numbers
@@ -11,11 +12,13 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseNeuralNetwork
+from ._shapes import ShapedInput
+from ._stack import LayerStack
 from .estimators import NeuralNetClassifierHead
 from .layers import ACTIVATIONS, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 
 
-class CNNClassifier(NeuralNetClassifierHead):
+class CNNClassifier(LayerStack, ShapedInput, NeuralNetClassifierHead):
     """Convolutional neural-network classifier for images given as rows of pixels or as ``(N, C, H, W)``.
 
     Architecture, for input ``(C, H, W)``::
@@ -130,56 +133,13 @@ class CNNClassifier(NeuralNetClassifierHead):
 
     _X_shape_hint = "(n_samples, C*H*W) rows or (n_samples, C, H, W) images"
 
-    # ------------------------------------------------------------------ images in, rows out
-    @staticmethod
-    def _as_rows(X):
-        """``(X as rows, image shape or None)``: 4-D ``(N, C, H, W)`` input is flattened to ``(N, C*H*W)``."""
-        if getattr(X, "ndim", None) == 4:
-            return np.reshape(X, (X.shape[0], -1)), tuple(int(d) for d in X.shape[1:])
-        return X, None
+    _declared_ndim = 3
+    _sample_word = "images"
 
-    def _fit_impl(self, X, y, sample_weight, incremental, classes, validation=None):
-        # Runs inside the fit's snapshot, so a failed fit also restores ``input_shape_``.
-        X, image = self._as_rows(X)
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        if first_pass:
-            shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
-            self.input_shape_ = self._resolve_shape(image, shape)
-        elif image is not None and image != self.input_shape_:
-            raise ValueError(f"X has images of shape {image}; this model was fitted on {self.input_shape_}.")
-        return super()._fit_impl(X, y, sample_weight, incremental, classes, validation)
-
-    def _check_input(self, X):
-        X, image = self._as_rows(X)
-        if image is not None and hasattr(self, "input_shape_") and image != self.input_shape_:
-            raise ValueError(f"X has images of shape {image}; this model was fitted on {self.input_shape_}.")
-        return super()._check_input(X)
-
-    def _resolve_shape(self, image, shape):
-        declared = self.input_shape
-        if declared is not None:
-            declared = tuple(int(d) for d in declared)
-            if len(declared) != 3 or min(declared) < 1:
-                raise ValueError(f"input_shape must be (C, H, W) with positive sizes, got {self.input_shape!r}.")
-            if image is not None and image != declared:
-                raise ValueError(f"X has images of shape {image}, but input_shape={declared}.")
-            if image is None and len(shape) == 2 and int(np.prod(declared)) != shape[1]:
-                raise ValueError(
-                    f"X has {shape[1]} features per row, but input_shape={declared} needs "
-                    f"{int(np.prod(declared))} (C*H*W); pass matching rows or fix input_shape."
-                )
-            return declared
-        if image is not None:
-            return image
-        n = int(shape[1]) if len(shape) == 2 else 0
-        side = int(round(np.sqrt(n)))
-        return (1, side, side) if side * side == n and n > 0 else (1, 1, n)
-
-    def _input_shape(self, n_features):
-        shape = getattr(self, "input_shape_", None)
-        if shape is None or int(np.prod(shape)) != n_features:
-            shape = self._resolve_shape(None, (0, n_features))
-        return shape
+    def _default_input_shape(self, n_features):
+        """A single-channel square image for a square number of features, else a ``1 x 1 x n`` signal."""
+        side = int(round(np.sqrt(n_features)))
+        return (1, side, side) if side * side == n_features and n_features > 0 else (1, 1, n_features)
 
     # ------------------------------------------------------------------ architecture
     def _conv_specs(self):
@@ -203,8 +163,8 @@ class CNNClassifier(NeuralNetClassifierHead):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         return sizes
 
-    def _make_layers(self, n_features, n_outputs):
-        _, H, W = self._input_shape(n_features)
+    def _hidden_layers(self, input_shape):
+        _, H, W = input_shape
         act = ACTIVATIONS[self.activation]
         layers = []
         for filters, kernel in self._conv_specs():
@@ -214,25 +174,14 @@ class CNNClassifier(NeuralNetClassifierHead):
                 layers.append(MaxPool2D(pool))
                 H, W = (H - pool[0]) // pool[0] + 1, (W - pool[1]) // pool[1] + 1
         layers.append(Flatten())
-        init = "glorot_logistic" if self.activation == "logistic" else "glorot"
         for size in self._hidden_sizes():
-            layers += [Dense(size, init=init), act()]
+            layers += [Dense(size, init=self._dense_init()), act()]
             if self.dropout:
                 layers.append(Dropout(self.dropout))
-        layers.append(Dense(n_outputs, init=init))
         return layers
 
-    def _init_params(self, net, rs):
-        """Draw every weight from the estimator's ``RandomState`` so that ``random_state`` decides them."""
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        for layer in net.layers:
-            if isinstance(layer, Conv2D):
-                W, b = layer.params
-                bound = np.sqrt(6.0 / np.prod(W.shape[1:]))
-                W[...] = rs.uniform(-bound, bound, W.shape)
-                b[...] = 0
-            elif isinstance(layer, Dense):
-                W, b = layer.params
-                bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
-                W[...] = rs.uniform(-bound, bound, W.shape)
-                b[...] = rs.uniform(-bound, bound, b.shape)
+    def _dense_init(self):
+        return "glorot_logistic" if self.activation == "logistic" else "glorot"
+
+    def _output_layer(self, n_outputs):
+        return Dense(n_outputs, init=self._dense_init())

@@ -21,7 +21,9 @@ from sklearn.utils.validation import check_array, validate_data
 import numbers
 
 from ._base import STOCHASTIC_SOLVERS, BaseNeuralNetwork
+from ._stack import LayerStack
 from .layers import ACTIVATIONS, Dense, Dropout
+from .losses import LOSSES, HuberLoss
 
 
 def _stochastic(est):
@@ -30,11 +32,11 @@ def _stochastic(est):
     return True
 
 
-class _MLPLayers:
-    """The MLP architecture: ``[Dense(h), activation, (Dropout)] * n_hidden + [Dense(n_outputs)]``, initialised
-    as scikit-learn does (Glorot uniform on weights *and* biases, ``r = sqrt(f / (fan_in + fan_out))`` with
-    ``f = 2`` for logistic units and 6 otherwise, drawn layer by layer from the same ``RandomState`` stream, so
-    a given ``random_state`` yields scikit-learn's exact initial weights)."""
+class _MLPLayers(LayerStack):
+    """The MLP preset of the layer stack: ``[Dense(h), activation, (Dropout)] * n_hidden + [Dense(n_outputs)]``,
+    initialised as scikit-learn does (Glorot uniform on weights *and* biases, ``r = sqrt(f / (fan_in + fan_out))``
+    with ``f = 2`` for logistic units and 6 otherwise, drawn layer by layer from the same ``RandomState`` stream, so
+    a given ``random_state`` yields scikit-learn's exact initial weights; ``fastnn._stack``)."""
 
     _arch_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
@@ -42,24 +44,19 @@ class _MLPLayers:
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
     }
 
-    def _make_layers(self, n_features, n_outputs):
-        init = "glorot_logistic" if self.activation == "logistic" else "glorot"
+    def _dense_init(self):
+        return "glorot_logistic" if self.activation == "logistic" else "glorot"
+
+    def _hidden_layers(self, input_shape):
         layers = []
         for size in self._hidden_sizes():
-            layers += [Dense(size, init=init), ACTIVATIONS[self.activation]()]
+            layers += [Dense(size, init=self._dense_init()), ACTIVATIONS[self.activation]()]
             if self.dropout:
                 layers.append(Dropout(self.dropout))
-        layers.append(Dense(n_outputs, init=init))
         return layers
 
-    def _init_params(self, net, rs):
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        for layer in net.layers:
-            if isinstance(layer, Dense):
-                W, b = layer.params
-                bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
-                W[...] = rs.uniform(-bound, bound, W.shape)
-                b[...] = rs.uniform(-bound, bound, b.shape)
+    def _output_layer(self, n_outputs):
+        return Dense(n_outputs, init=self._dense_init())
 
 
 # ---------------------------------------------------------------------------------------------- classifier head
@@ -255,10 +252,19 @@ class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
 
 # ---------------------------------------------------------------------------------------------- regressor head
 class NeuralNetRegressorHead(RegressorMixin, BaseNeuralNetwork):
-    """Regression on top of ``BaseNeuralNetwork``: ``loss='squared_error'`` (identity output) or ``'poisson'``
-    (log link, ``out_activation_ = 'exp'``); single or multiple outputs."""
+    """Regression on top of ``BaseNeuralNetwork``: ``loss='squared_error'``, ``'absolute_error'`` or ``'huber'``
+    (threshold ``huber_delta``), all with identity output, or ``'poisson'`` (log link, ``out_activation_ = 'exp'``);
+    single or multiple outputs."""
 
-    _head_constraints = {"loss": [StrOptions({"squared_error", "poisson"})]}
+    _head_constraints = {
+        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "huber"})],
+        "huber_delta": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
+    def _make_loss(self):
+        if self.loss == "huber":
+            return HuberLoss(float(self.huber_delta))
+        return LOSSES[self.loss]()
 
     def _validate_fit_data(self, X, y, sample_weight, incremental, first_pass, classes):
         dtype = self._np_dtype
@@ -454,8 +460,14 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
 
     ``loss='squared_error'`` minimises ``0.5 * sum_k (f_k(x) - y_k)^2`` per sample (the reported ``loss_`` and
     ``loss_curve_`` average it over outputs, as scikit-learn reports it); ``loss='poisson'`` the Poisson deviance
-    with a log link (``out_activation_ = 'exp'``). Same extras as ``MLPClassifier`` except ``class_weight``;
-    ``scoring=None`` is R^2 there.
+    with a log link (``out_activation_ = 'exp'``). Same extras as ``MLPClassifier`` except ``class_weight``
+    (``scoring=None`` is R^2 here), and two robust losses (identity output; ``loss_`` summed over outputs):
+
+    - ``loss='absolute_error'``: ``sum_k |f_k(x) - y_k|`` (fits the conditional median); at a zero residual the
+      subgradient 0 is used;
+    - ``loss='huber'``: ``sum_k h(f_k(x) - y_k)`` with ``h(r) = 0.5 r^2`` for ``|r| <= huber_delta`` and
+      ``huber_delta * (|r| - 0.5 huber_delta)`` beyond, so an outlier pulls with a force of at most ``huber_delta``.
+      ``huber_delta`` (default 1.0) is in the units of ``y``; scale ``y`` accordingly. (``epsilon`` stays Adam's.)
     """
 
     _parameter_constraints = {
@@ -470,6 +482,7 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
         hidden_layer_sizes=(100,),
         activation="relu",
         *,
+        huber_delta=1.0,
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -499,6 +512,7 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
         fused="auto",
     ):
         self.loss = loss
+        self.huber_delta = huber_delta
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver

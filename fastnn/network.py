@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from ._plan import FusedMLP
 from .kernels import softmax as _softmax
-from .layers import kernel_array
+from .layers import BatchNorm, kernel_array
 from .optimizers import Adam
 
 #: Rows densified at a time when X is sparse.
@@ -170,14 +170,25 @@ class Sequential:
                 return plan.epoch(args)
         return self._layered_epoch(X, Y, sample_weight, order, batch_size, alpha, scale)
 
+    def _min_train_rows(self):
+        """Rows a training batch needs: 2 when a BatchNorm normalises features (N, F) over the batch rows alone (one
+        row has no variance), else 1."""
+        return 2 if any(isinstance(layer, BatchNorm) and len(layer.input_shape) == 1 for layer in self.layers) else 1
+
     def _layered_epoch(self, X, Y, sample_weight, order, batch_size, alpha, scale):
-        xbuf, ybuf, wbuf = self._batch_buffers(X, Y, sample_weight, batch_size)
+        n = X.shape[0]
+        starts = list(range(0, n, batch_size))
+        # A last batch too short to train on (one row into a feature BatchNorm) joins the batch before it.
+        merge = len(starts) > 1 and n - starts[-1] < self._min_train_rows()
+        if merge:
+            starts.pop()
+        rows = max(batch_size, n - starts[-1]) if starts else batch_size
+        xbuf, ybuf, wbuf = self._batch_buffers(X, Y, sample_weight, rows)
         params, grads = [self.flat_params], [self.flat_grads]
         sparse = sp.issparse(X)
-        n = X.shape[0]
         total, steps = 0.0, 0
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
+        for start in starts:
+            stop = n if merge and start == starts[-1] else min(start + batch_size, n)
             m = stop - start
             idx = order[start:stop]
             xb = xbuf[:m]

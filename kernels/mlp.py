@@ -19,7 +19,8 @@ calling the same kernels in the same order, so the results are bit-identical:
 1. gather ``X[order[B]]`` (and labels / targets / weights) into the batch buffers;
 2. forward: ``dense_forward`` then ``activation_forward`` per hidden layer, ``dense_forward`` for the output;
 3. the fused loss + gradient selected by ``loss_code`` (``SOFTMAX_LABELS``: integer labels; ``SOFTMAX``: target
-   matrix; ``SIGMOID``; ``SQUARED``; ``POISSON``);
+   matrix; ``SIGMOID``; ``SQUARED``; ``POISSON``; ``ABSOLUTE``; ``HUBER``, whose threshold is ``loss_param``;
+   ``loss_param`` is unused by the others);
 4. ``l2 = alpha / sum_B w`` (``alpha / |B|`` without weights); a batch whose weights sum to 0 is skipped (no step);
    the batch objective is ``L_B = loss + 0.5 l2 sum ||W||^2``, reported as ``(L_B - pen) * scale + pen``;
 5. backward: ``dense_backward`` (``l2`` as weight decay; no input gradient for the first layer) and
@@ -36,11 +37,11 @@ import numpy as np
 from ._jit import jit
 from .activations import activation_backward, activation_forward
 from .dense import dense_backward, dense_forward
-from .losses import poisson, squared_error
+from .losses import absolute_error, huber, poisson, squared_error
 from .optim import step
 from .softmax import sigmoid_cross_entropy, softmax_cross_entropy, softmax_cross_entropy_labels, weight_total
 
-SOFTMAX_LABELS, SOFTMAX, SIGMOID, SQUARED, POISSON = 0, 1, 2, 3, 4
+SOFTMAX_LABELS, SOFTMAX, SIGMOID, SQUARED, POISSON, ABSOLUTE, HUBER = 0, 1, 2, 3, 4, 5, 6
 N_IN, N_OUT, W_OFF, B_OFF, ACT, Z_OFF, DZ_OFF, H_OFF, DH_OFF = range(9)
 
 
@@ -53,7 +54,7 @@ def _rows(flat, offset, m, width):
 @jit
 def mlp_epoch(
     X, labels, Y, w, order, batch_size, table, slopes, params, grads, work, xbuf, lbuf, ybuf, wbuf,
-    loss_code, alpha, scale, s1, s2, solver_code, t0, hyper,
+    loss_code, loss_param, alpha, scale, s1, s2, solver_code, t0, hyper,
 ):
     """One epoch; see the module docstring. ``labels`` (intp) or ``Y`` (2-D) is empty when unused, ``w`` is empty
     without sample weights; ``s1``/``s2`` are the optimizer's state vectors (empty when unused) and ``hyper`` its
@@ -117,8 +118,12 @@ def mlp_epoch(
             loss = sigmoid_cross_entropy(logits, ybuf[:m], wb, dlogits)
         elif loss_code == SQUARED:
             loss = squared_error(logits, ybuf[:m], wb, dlogits)
-        else:
+        elif loss_code == POISSON:
             loss = poisson(logits, ybuf[:m], wb, dlogits)
+        elif loss_code == ABSOLUTE:
+            loss = absolute_error(logits, ybuf[:m], wb, dlogits)
+        else:
+            loss = huber(logits, ybuf[:m], wb, loss_param, dlogits)
         # ---- backward
         for layer in range(n_dense - 1, -1, -1):
             n_in, n_out = table[layer, N_IN], table[layer, N_OUT]

@@ -180,3 +180,14 @@ def test_mnist_command_line_without_data_exits_with_instructions():
                           timeout=120)
     assert proc.returncode != 0
     assert "MNIST is not bundled" in proc.stderr and "--data" in proc.stderr
+
+
+def test_custom_network_fast(tmp_path, capsys):
+    res = load_example("custom_network").main(fast=True, out_dir=str(tmp_path))
+    (bn_name, cnn_name) = res["digits_accuracy"]
+    assert res["digits_accuracy"][bn_name] > 0.9, res["digits_accuracy"]
+    assert res["digits_accuracy"][cnn_name] > 0.85, res["digits_accuracy"]
+    mse = res["regression_mse"]
+    assert mse["huber"] < 0.1 and mse["absolute_error"] < 0.1 and mse["squared_error"] > 10 * mse["huber"], mse
+    assert "NeuralNetClassifier" in capsys.readouterr().out
+    assert_figures(res["figures"], tmp_path, ["custom_network.png"])

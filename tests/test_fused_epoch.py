@@ -11,6 +11,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from fastnn._plan import FusedMLP
 from fastnn.estimators import MLPClassifier, MLPRegressor
+from fastnn.layers import Dense, ReLU, Tanh
+from fastnn.neural_net import NeuralNetRegressor
 from fastnn.kernels import mlp as kernels_mlp
 
 N, F = 50, 6  # 50 rows, batch 16: the last batch has 2 rows
@@ -85,6 +87,17 @@ CASES = {
     "regression-poisson-adamw": (MLPRegressor, "counts", dict(loss="poisson", solver="adamw", weight_decay=0.1)),
     "regression-poisson-sgd-no-hidden": (
         MLPRegressor, "counts", dict(loss="poisson", solver="sgd", hidden_layer_sizes=(), learning_rate_init=0.01)),
+    # robust losses: residuals of this data straddle delta=0.5 and 0, so both branches of each kernel run
+    "regression-huber-adam": (MLPRegressor, "regression", dict(loss="huber", huber_delta=0.5)),
+    "regression-huber-sgd-2layers-f64": (
+        MLPRegressor, "regression", dict(loss="huber", huber_delta=0.5, solver="sgd", hidden_layer_sizes=(7, 5),
+                                         dtype=np.float64, learning_rate_init=0.01)),
+    "regression-absolute-rmsprop": (MLPRegressor, "regression", dict(loss="absolute_error", solver="rmsprop")),
+    "regression-absolute-adam-f64": (
+        MLPRegressor, "regression", dict(loss="absolute_error", dtype=np.float64)),
+    "neuralnet-huber-tanh-relu": (
+        NeuralNetRegressor, "regression", dict(loss="huber", huber_delta=0.3,
+                                               layers=[Dense(7), Tanh(), Dense(5), ReLU()])),
 }
 
 
@@ -93,6 +106,8 @@ def test_fused_epoch_bit_identical(case):
     cls, kind, params = CASES[case]
     params = {"hidden_layer_sizes": (8,), "batch_size": 16, "max_iter": 4, "random_state": 0, "alpha": 1e-3,
               **params}
+    if cls is NeuralNetRegressor:
+        del params["hidden_layer_sizes"]
     X, y = _data(kind)
     fused, layered = _fit_both(lambda: cls(**params), X, y)
     assert fused._net.fused_epochs == 4, "the fused kernel did not run for every epoch"

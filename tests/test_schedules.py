@@ -2,12 +2,10 @@
 ``fastnn.optimizers.EpochSchedule``, the rate is constant within an epoch, and both epoch paths (fused kernel and
 layer by layer) train identically with them."""
 import math
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
-from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import MLPClassifier
 from fastnn.optimizers import Adam

@@ -1,0 +1,281 @@
+"""``NeuralNetClassifier`` and ``NeuralNetRegressor``: any stack of fastnn layers behind the scikit-learn face of
+``MLPClassifier`` / ``MLPRegressor`` (same training parameters, fitted attributes, ``partial_fit``, ``warm_start``,
+early stopping, failure-safe fits, pickling).
+
+``layers`` is the list of *hidden* layers, as fastnn layer objects; the estimator appends ``Dense(n_outputs)`` and
+the loss ``y`` calls for (softmax / sigmoid cross-entropy; for regression the ``loss`` parameter). The objects are
+*templates*: a fit builds and trains deep copies of them (one independent copy per list entry), so the user's
+objects are never built, trained or shared between estimators, ``clone`` gives independent stacks and
+``GridSearchCV`` can search over several stacks in parallel.
+
+Pickles. The fitted model is pickled as arrays only, as for the MLPs: ``coefs_`` / ``intercepts_`` (the two
+parameter arrays of every layer that has parameters: ``W``/``b`` of ``Dense`` and ``Conv2D``, ``gamma``/``beta`` of
+``BatchNorm``), ``layer_state_`` (``BatchNorm``'s running mean and variance), the optimizer state; the network is
+rebuilt from them on first use. The hyperparameter ``layers`` itself is pickled as what the user passed: a list of
+unbuilt layer templates (a few numbers each: sizes, kernel shapes, rates), like any scikit-learn hyperparameter
+object; they hold no arrays, no network and no compiled code.
+"""
+import copy
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from ._base import BaseNeuralNetwork
+from ._shapes import ShapedInput
+from ._stack import LayerStack
+from .estimators import NeuralNetClassifierHead, NeuralNetRegressorHead
+from .layers import Dense, Dropout, Layer, ReLU, _Activation
+
+
+class _TemplateStack(LayerStack, ShapedInput):
+    """The user's layer templates as the hidden stack; ``dropout > 0`` inserts ``Dropout(dropout)`` after every
+    activation layer of it (where ``MLPClassifier`` puts it)."""
+
+    _arch_constraints = {
+        "layers": [list, tuple, None],
+        "input_shape": ["array-like", None],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    }
+
+    _X_shape_hint = "(n_samples, n_features) rows, or (n_samples, *input_shape) arrays such as (n_samples, C, H, W)"
+
+    def _templates(self):
+        """The validated template list (``None``: ``[Dense(100), ReLU()]``, the MLP's default)."""
+        if self.layers is None:
+            return [Dense(100), ReLU()]
+        if isinstance(self.layers, Layer) or not isinstance(self.layers, (list, tuple)):
+            raise ValueError(
+                f"layers must be a list of fastnn layers, got {self.layers!r}; e.g. layers=[Dense(64), ReLU()]."
+            )
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, type) and issubclass(layer, Layer):
+                raise ValueError(
+                    f"layers[{i}] is the class {layer.__name__}, not a layer; pass an instance, e.g. "
+                    f"{layer.__name__}()."
+                )
+            if not isinstance(layer, Layer):
+                raise ValueError(
+                    f"layers[{i}] is {layer!r} (of type {type(layer).__name__}), not a fastnn layer; pass objects "
+                    "from fastnn.layers such as Dense(64), ReLU(), Conv2D(16, 3), BatchNorm(), Flatten()."
+                )
+        return list(self.layers)
+
+    def _hidden_sizes_check(self):
+        self._templates()  # runs first in every fit: bad stacks fail before any work
+
+    def _uses_dropout(self):
+        return bool(self.dropout) or any(isinstance(layer, Dropout) for layer in self._templates())
+
+    def _hidden_origins(self):
+        """Per hidden network layer, how the user knows it: ``layers[i]``, or the inserted dropout."""
+        origins = []
+        for i, layer in enumerate(self._templates()):
+            origins.append(f"layers[{i}]")
+            if self.dropout and isinstance(layer, _Activation):
+                origins.append(f"the Dropout after layers[{i}]")
+        return origins
+
+    def _hidden_layers(self, input_shape):
+        layers = []
+        for layer in self._templates():
+            layers.append(copy.deepcopy(layer))  # entry by entry: a template listed twice gives two layers
+            if self.dropout and isinstance(layer, _Activation):
+                layers.append(Dropout(self.dropout))
+        return layers
+
+    def _describe_layer(self, index, n_layers):
+        if index == n_layers - 1:
+            return "the output layer that the estimator appends"
+        return self._hidden_origins()[index]
+
+
+class NeuralNetClassifier(_TemplateStack, NeuralNetClassifierHead):
+    """Neural-network classifier over any stack of fastnn layers.
+
+    ``NeuralNetClassifier(layers=[Conv2D(16, 3, padding='same'), BatchNorm(), ReLU(), MaxPool2D(2), Flatten()],
+    input_shape=(1, 8, 8))`` trains that stack followed by ``Dense(n_classes)`` (one logistic output for binary and
+    one per label for multi-label targets) with the softmax / sigmoid cross-entropy, exactly as ``MLPClassifier``
+    trains its own stack; ``NeuralNetClassifier([Dense(100), ReLU()])`` *is* ``MLPClassifier()``, bit for bit.
+
+    Parameters
+    ----------
+    layers : list of fastnn layers or None, default=None
+        The hidden layers, as templates (never built or modified: each fit trains deep copies). None means
+        ``[Dense(100), ReLU()]``. Anything that is not a ``fastnn.layers.Layer`` instance raises ValueError, as does
+        a stack that cannot take the input (the message names the layer's index and both shapes).
+    input_shape : tuple or None, default=None
+        Shape of one sample, e.g. ``(C, H, W)``; flat rows ``(n_samples, prod(input_shape))`` are reshaped to it (as
+        views). None: the shape of multi-dimensional ``X`` (e.g. 4-D ``(N, C, H, W)``), else ``(n_features,)``.
+    dropout : float in [0, 1), default=0.0
+        Inserts ``Dropout(dropout)`` after every activation layer of ``layers`` (put ``Dropout`` layers in
+        ``layers`` for other placements).
+
+    All other parameters (``solver``, ``alpha``, ``batch_size``, ``learning_rate*``, ``max_iter``,
+    ``early_stopping``, ``dtype``, ``class_weight``, ``fused``, ...) mean what they mean in ``fastnn.MLPClassifier``;
+    ``fused`` applies to ``Dense (activation Dense)*`` stacks, every other stack trains layer by layer.
+
+    Initialisation: ``Dense`` and ``Conv2D`` weights are drawn from ``random_state`` following each layer's ``init``
+    (Dense: Glorot uniform by default, as scikit-learn; Conv2D: He uniform; see ``fastnn._stack``); ``BatchNorm``
+    starts at ``gamma = 1, beta = 0``; dropout masks come from a seed drawn from ``random_state``.
+
+    Attributes are those of ``MLPClassifier`` plus ``input_shape_``; ``coefs_[i]`` / ``intercepts_[i]`` are the
+    two parameter arrays of the i-th layer with parameters (``W``, ``b``; for ``BatchNorm`` ``gamma``, ``beta``),
+    ``layer_state_`` (stacks with ``BatchNorm`` only) its running means and variances, used at inference, so a row
+    predicted alone gets the output it gets inside a batch.
+    """
+
+    _parameter_constraints = {
+        **BaseNeuralNetwork._parameter_constraints,
+        **_TemplateStack._arch_constraints,
+        **NeuralNetClassifierHead._head_constraints,
+    }
+
+    def __init__(
+        self,
+        layers=None,
+        *,
+        input_shape=None,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        scoring=None,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype=np.float32,
+        dropout=0.0,
+        class_weight=None,
+        weight_decay=0.01,
+        progress_bar=False,
+        fused="auto",
+    ):
+        self.layers = layers
+        self.input_shape = input_shape
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.scoring = scoring
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
+        self.dropout = dropout
+        self.class_weight = class_weight
+        self.weight_decay = weight_decay
+        self.progress_bar = progress_bar
+        self.fused = fused
+
+
+class NeuralNetRegressor(_TemplateStack, NeuralNetRegressorHead):
+    """Neural-network regressor over any stack of fastnn layers: ``layers`` followed by ``Dense(n_outputs)``.
+
+    ``loss``: ``'squared_error'`` (default), ``'absolute_error'``, ``'huber'`` (threshold ``huber_delta``, in the
+    units of ``y``) or ``'poisson'`` (log link); see ``fastnn.MLPRegressor``. ``NeuralNetRegressor([Dense(100),
+    ReLU()])`` *is* ``MLPRegressor()``, bit for bit. ``layers``, ``input_shape``, ``dropout``, the initialisation and
+    the attributes are as in ``NeuralNetClassifier``; every other parameter means what it means in
+    ``MLPRegressor``.
+    """
+
+    _parameter_constraints = {
+        **BaseNeuralNetwork._parameter_constraints,
+        **_TemplateStack._arch_constraints,
+        **NeuralNetRegressorHead._head_constraints,
+    }
+
+    def __init__(
+        self,
+        layers=None,
+        *,
+        loss="squared_error",
+        huber_delta=1.0,
+        input_shape=None,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        scoring=None,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype=np.float32,
+        dropout=0.0,
+        weight_decay=0.01,
+        progress_bar=False,
+        fused="auto",
+    ):
+        self.layers = layers
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.input_shape = input_shape
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.scoring = scoring
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.progress_bar = progress_bar
+        self.fused = fused
