@@ -384,3 +384,16 @@ def test_fused_true_runs_a_batchnorm_stack_layer_by_layer(digits):
     layered = NeuralNetClassifier([Dense(8), BatchNorm(), ReLU()], fused=False, **kw).fit(Xtr, ytr)
     assert fused._net.fused_epochs == 0
     _assert_same_model(fused, layered, "fused=True on a BatchNorm stack")
+
+
+def test_early_stopping_on_a_scorer_with_a_given_validation_set_restores_the_best_stack(digits):
+    """The NeuralNet estimators take scoring and fit(X_val=, y_val=) like the presets: the best validation score is
+    the restored model's score on X_val, and BatchNorm's running statistics are those of that epoch."""
+    from sklearn.metrics import log_loss
+
+    X_train, X_test, y_train, y_test = digits
+    est = NeuralNetClassifier([Dense(32), BatchNorm(), ReLU()], early_stopping=True, scoring="neg_log_loss",
+                              max_iter=8, n_iter_no_change=2, random_state=0)
+    est.fit(X_train, y_train, X_val=X_test, y_val=y_test)
+    assert len(est.validation_scores_) == est.n_iter_
+    np.testing.assert_allclose(est.best_validation_score_, -log_loss(y_test, est.predict_proba(X_test)), rtol=1e-6)
