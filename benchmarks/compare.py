@@ -15,6 +15,10 @@ minibatches, float32 data for all):
   (cold) and with the cache that run filled (warm); wall time including interpreter start-up.
 - T5: tracemalloc peak during T2's one-epoch ``fit`` (NumPy allocations are traced; PyTorch's are not).
 - T6: one epoch of the CNN of ``benchmarks/cnn_epoch.py`` (10,000 images 1x28x28, batch 64).
+- T6b, T6c (only when asked for, ``--cases T6,T6b,T6c``): one epoch of two more CNNs of
+  ``benchmarks/cnn_shapes.py``, as T6 on as many images: ``cifar5`` (3x32x32, a 5x5 first layer of 32 filters,
+  3x3 64, batch 64) and ``wide`` (1x28x28, a single 3x3 convolution of 64 filters, batch 128). That script
+  has the whole shape family with inference, memory and per-layer tables.
 
 scikit-learn and fastnn epochs are ``partial_fit`` calls on an already fitted estimator (exactly one shuffled
 pass, no initialisation, no compilation); PyTorch's is the usual loop (permutation, index, zero_grad, forward,
@@ -52,7 +56,11 @@ GOALS = {
     "T4": ({}, "<= 1.5 s warm cache, <= 15 s empty cache"),
     "T5": ({"sklearn": 1.0}, "<= scikit-learn's"),
     "T6": ({"torch": 1.0}, "<= PyTorch"),
+    "T6b": ({"torch": 1.0}, "<= PyTorch"),
+    "T6c": ({"torch": 1.0}, "<= PyTorch"),
 }
+# Extra CNN cases: compare.py case -> benchmarks/cnn_shapes.py shape.
+CNN_SHAPES = {"T6b": "cifar5", "T6c": "wide"}
 # The issue's numbers for the peers on this kind of machine, for reference.
 ISSUE = {"T1": "sklearn 39 ms, PyTorch 60 ms", "T2": "sklearn 0.73 s, PyTorch 0.77 s", "T3": "sklearn 386 us",
          "T6": "PyTorch 2.9 s"}
@@ -227,6 +235,34 @@ def case_t6(sizes, impls, log, notes):
     return {"time": med, "gflops": {impl: gflop / t for impl, t in med.items()}, "gflop": gflop}
 
 
+def case_cnn_shape(case):
+    """The runner of a ``CNN_SHAPES`` case: T6's measurement on a ``benchmarks/cnn_shapes.py`` network."""
+
+    def run(sizes, impls, log, notes):
+        try:
+            from benchmarks import cnn_shapes
+        except ImportError as exc:
+            notes.append(f"{case}: the CNN benchmark is not importable ({exc})")
+            return {"time": {}}
+        image, convs, batch = cnn_shapes.SHAPES[CNN_SHAPES[case]]
+        n = sizes[2]
+        X, y = cnn_shapes.make_data(image, n)
+        rng = np.random.default_rng(1)
+        runners = {}
+        for impl in impls:
+            if impl == "sklearn":
+                continue
+            state, epoch = (cnn_shapes.fastnn_model(image, convs), cnn_shapes.fastnn_epoch) if impl == "fastnn" \
+                else (cnn_shapes.torch_model(image, convs), cnn_shapes.torch_epoch)
+            epoch(state, X, y, rng.permutation(n), batch)  # warm-up: compiles / loads fastnn's kernels
+            runners[impl] = lambda state=state, epoch=epoch: epoch(state, X, y, rng.permutation(n), batch)
+        med = alternate(runners, sizes[3], log, case)
+        gflop = cnn_shapes.epoch_flops(image, convs, n) / 1e9
+        return {"time": med, "gflops": {impl: gflop / t for impl, t in med.items()}, "gflop": gflop}
+
+    return run
+
+
 # --------------------------------------------------------------------------------------------- report
 def fmt_time(seconds):
     if seconds is None:
@@ -272,6 +308,8 @@ def case_names(sizes):
         "T4": "T4 fresh process: import + 1-epoch digits fit",
         "T5": f"T5 traced peak memory of T2's fit ({sizes[1]} rows)",
         "T6": f"T6 CNN epoch ({sizes[2]}x1x28x28, batch 64)",
+        "T6b": f"T6b CNN epoch ({sizes[2]}x3x32x32, 5x5 first layer, batch 64)",
+        "T6c": f"T6c wide CNN epoch ({sizes[2]}x1x28x28, one 3x3 conv of 64, batch 128)",
     }
 
 
@@ -371,7 +409,8 @@ def chart(results, path, sizes, sizes_name):
             unit, scale = ("us", 1e6) if case == "T3" else ("ms", 1e3) if case == "T1" else ("s", 1.0)
             data = {LABELS[i]: v * scale for i, v in t.items()}
             panels.append((case, f"{unit} (median, lower is better)", data, {LABELS[i]: COLORS[i] for i in t}))
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    rows = max(2, -(-len(panels) // 3))
+    fig, axes = plt.subplots(rows, 3, figsize=(13, 3.5 * rows))
     for ax, (case, ylabel, data, colors) in zip(axes.flat, panels):
         names = list(data)
         vals = [data[n] for n in names]
@@ -410,7 +449,8 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(HERE, "compare.png"), help="bar chart PNG path")
     parser.add_argument("--table", help="also write the Markdown table (with the machine line) to this file")
     parser.add_argument("--repeats", type=int, help="timed repeats per case (default 5, 2 with --quick)")
-    parser.add_argument("--cases", default="T1,T2,T3,T4,T5,T6", help="comma-separated subset of T1..T6")
+    parser.add_argument("--cases", default="T1,T2,T3,T4,T5,T6",
+                        help="comma-separated subset of T1..T6, T6b, T6c (the last two only when named)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when importable")
     parser.add_argument("--no-cold", action="store_true", help="T4: skip the empty-cache run (it compiles all)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one fastnn T2 epoch")
@@ -434,9 +474,11 @@ def main(argv=None):
     header = machine_info()
     log(header)
     notes = []
-    funcs = {"T1": case_t1, "T2": case_t2, "T3": case_t3, "T5": case_t5, "T6": case_t6}
+    funcs = {"T1": case_t1, "T2": case_t2, "T3": case_t3, "T5": case_t5, "T6": case_t6,
+             **{case: case_cnn_shape(case) for case in CNN_SHAPES}}
     results = {}
-    for case in [c.strip().upper() for c in args.cases.split(",")]:
+    canonical = {case.upper(): case for case in GOALS}  # "t6B" -> "T6b"
+    for case in [canonical.get(c.strip().upper(), c.strip()) for c in args.cases.split(",")]:
         log(f"{case} ...")
         if case == "T4":
             results[case] = case_t4(sizes, impls, log, notes, cold=not args.no_cold)

@@ -10,8 +10,9 @@ NaN in window order), so NaNs propagate as in NumPy's ``max``. Backward: ``dx = 
 
 Average: ``out = mean`` over the ``kh*kw`` window; backward adds ``dout / (kh*kw)`` to every cell of it.
 
-Backward accumulates (``+=``), so overlapping windows (stride < window) are correct; 2x2 windows at stride 2
-(no overlap) have a single-pass backward, :func:`maxpool_backward_2x2`. Serial loops, for the
+Backward accumulates (``+=``), so overlapping windows (stride < window) are correct. 2x2 windows at stride 2
+(no overlap, the common case) have their own pair, :func:`maxpool_forward_2x2` / :func:`maxpool_backward_2x2`,
+which record the winner as its position ``2*i + j`` in the window (int8) and run vectorised rows. Serial loops, for the
 reason given in ``conv.py``.
 """
 
@@ -27,8 +28,7 @@ def _wins(v, best):
 @jit
 def maxpool_forward(x, kh, kw, sh, sw, out, argmax):
     """``out (N, C, H', W')`` = window maxima of ``x``; ``argmax`` (int array, same shape) = flat winner index.
-
-    2x2 windows (the common case) take an unrolled path, about 6x faster than the general loop."""
+    Any geometry; 2x2 windows at stride 2 have the faster :func:`maxpool_forward_2x2`."""
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
     for n in range(N):
@@ -39,40 +39,68 @@ def maxpool_forward(x, kh, kw, sh, sw, out, argmax):
                     w0 = ow * sw
                     best = x[n, c, h0, w0]
                     best_idx = h0 * W + w0
-                    if kh == 2 and kw == 2:
-                        v = x[n, c, h0, w0 + 1]
-                        if _wins(v, best):
-                            best, best_idx = v, h0 * W + w0 + 1
-                        v = x[n, c, h0 + 1, w0]
-                        if _wins(v, best):
-                            best, best_idx = v, (h0 + 1) * W + w0
-                        v = x[n, c, h0 + 1, w0 + 1]
-                        if _wins(v, best):
-                            best, best_idx = v, (h0 + 1) * W + w0 + 1
-                    else:
-                        for i in range(kh):
-                            for j in range(kw):
-                                v = x[n, c, h0 + i, w0 + j]
-                                take = _wins(v, best)
-                                best_idx = (h0 + i) * W + w0 + j if take else best_idx
-                                best = v if take else best
+                    for i in range(kh):
+                        for j in range(kw):
+                            v = x[n, c, h0 + i, w0 + j]
+                            take = _wins(v, best)
+                            best_idx = (h0 + i) * W + w0 + j if take else best_idx
+                            best = v if take else best
                     out[n, c, oh, ow] = best
                     argmax[n, c, oh, ow] = best_idx
 
 
 @jit(inline="always")
-def _maxunpool_row_2x2(g, a, W, h0, d0, d1):
-    """Backward of one 2x2 / stride-2 output row: each window's four cells of ``dx`` rows ``d0``, ``d1`` get
-    ``g`` at the recorded winner and zero elsewhere (written, not accumulated: the windows do not overlap)."""
-    zero = g.dtype.type(0)
-    for ow in range(g.shape[0]):
+def _maxpool_row_2x2(r0, r1, o, code):
+    """One output row of 2x2 / stride-2 max pooling from input rows ``r0``, ``r1``: ``o[ow]`` = the window's
+    maximum under the rule of :func:`_wins`, ``code[ow]`` = its position ``2*i + j`` in the window. Selects
+    instead of branches, so LLVM vectorises the loop."""
+    for ow in range(o.shape[0]):
         w0 = 2 * ow
-        k = a[ow] - (h0 * W + w0)  # 0, 1, W or W + 1
+        best = r0[w0]
+        k = 0
+        v = r0[w0 + 1]
+        t = (v > best) | (v != v)
+        best = v if t else best
+        k = 1 if t else k
+        v = r1[w0]
+        t = (v > best) | (v != v)
+        best = v if t else best
+        k = 2 if t else k
+        v = r1[w0 + 1]
+        t = (v > best) | (v != v)
+        best = v if t else best
+        k = 3 if t else k
+        o[ow] = best
+        code[ow] = k
+
+
+@jit
+def maxpool_forward_2x2(x, out, code):
+    """:func:`maxpool_forward` for 2x2 windows at stride 2, recording in ``code`` (int8, ``out``'s shape) the
+    winner's position ``2*i + j`` inside its window instead of a flat index: an eighth of the memory, and
+    vectorised rows (measured 4-5x faster than the general loop)."""
+    N, C = x.shape[0], x.shape[1]
+    Ho = out.shape[2]
+    for n in range(N):
+        for c in range(C):
+            for oh in range(Ho):
+                _maxpool_row_2x2(x[n, c, 2 * oh], x[n, c, 2 * oh + 1], out[n, c, oh], code[n, c, oh])
+
+
+@jit(inline="always")
+def _maxunpool_row_2x2(g, code, d0, d1):
+    """Backward of one 2x2 / stride-2 output row: each window's four cells of ``dx`` rows ``d0``, ``d1`` get
+    ``g`` at the recorded winner ``code`` and zero elsewhere (written, not accumulated: the windows do not
+    overlap). The loop runs over input columns so that its stores are contiguous: 4x faster than one window
+    per iteration, whose interleaved stores LLVM does not vectorise."""
+    zero = g.dtype.type(0)
+    for w in range(2 * g.shape[0]):
+        ow = w >> 1
+        j = w & 1
+        k = code[ow]
         v = g[ow]
-        d0[w0] = v if k == 0 else zero
-        d0[w0 + 1] = v if k == 1 else zero
-        d1[w0] = v if k == W else zero
-        d1[w0 + 1] = v if k == W + 1 else zero
+        d0[w] = v if k == j else zero
+        d1[w] = v if k == j + 2 else zero
 
 
 @jit
@@ -92,9 +120,9 @@ def maxpool_backward(dout, argmax, dx):
 
 
 @jit
-def maxpool_backward_2x2(dout, argmax, dx):
-    """:func:`maxpool_backward` for ``argmax`` from 2x2 / stride-2 pooling: one pass writing every cell of
-    ``dx`` (the winner gets ``dout``, the rest of its window and any uncovered last row/column zero)."""
+def maxpool_backward_2x2(dout, code, dx):
+    """Backward of :func:`maxpool_forward_2x2` from its ``code``: one pass writing every cell of ``dx`` (the
+    winner gets ``dout``, the rest of its window and any uncovered last row/column zero)."""
     N, C, H, W = dx.shape
     Ho, Wo = dout.shape[2], dout.shape[3]
     zero = dx.dtype.type(0)
@@ -103,7 +131,7 @@ def maxpool_backward_2x2(dout, argmax, dx):
             for oh in range(Ho):
                 h0 = 2 * oh
                 d0, d1 = dx[n, c, h0], dx[n, c, h0 + 1]
-                _maxunpool_row_2x2(dout[n, c, oh], argmax[n, c, oh], W, h0, d0, d1)
+                _maxunpool_row_2x2(dout[n, c, oh], code[n, c, oh], d0, d1)
                 for iw in range(2 * Wo, W):
                     d0[iw] = zero
                     d1[iw] = zero

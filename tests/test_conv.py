@@ -172,7 +172,8 @@ def test_conv_backward_decay_and_skipped_dx():
 
 
 # ---------------------------------------------------------------------------------------------- stride 1
-# (N, C, H, W, F, kh, kw, ph, pw): stride-1 geometries of the chunked fast path.
+# (N, C, H, W, F, kh, kw, ph, pw): stride-1 geometries of the chunked fast path; all but the last have
+# K = C*kh*kw >= F, where each chunk's dW is computed transposed.
 S1_GEOMETRIES = {
     "c1_h6w6_k3_same": (5, 1, 6, 6, 3, 3, 3, 1, 1),
     "c3_h7w5_k3_same": (4, 3, 7, 5, 4, 3, 3, 1, 1),
@@ -181,6 +182,7 @@ S1_GEOMETRIES = {
     "c2_h4w4_k1_p0": (3, 2, 4, 4, 2, 1, 1, 0, 0),
     "c1_h3w4_k3_p3": (2, 1, 3, 4, 2, 3, 3, 3, 3),
     "c2_h7w7_k5_p1": (3, 2, 7, 7, 2, 5, 5, 1, 1),
+    "c1_h5w5_k1x3_f6_p0x1": (3, 1, 5, 5, 6, 1, 3, 0, 1),  # K = 3 < F = 6: dW in the (F, m) @ (m, K) orientation
 }
 S1_PARAMS = [pytest.param(g, id=name) for name, g in S1_GEOMETRIES.items()]
 

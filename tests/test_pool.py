@@ -103,17 +103,48 @@ def test_maxpool_ties_first_maximum_wins(geometry, dtype):
     np.testing.assert_array_equal(argmax, argmax_ref)
 
 
+SHAPES_2X2 = [(2, 2, 4, 4), (1, 3, 5, 7), (2, 1, 2, 3), (1, 2, 7, 2), (1, 1, 4, 70)]
+SHAPE_IDS_2X2 = ["h4w4", "h5w7_remainder", "h2w3_remainder", "h7w2_remainder", "h4w70_long_rows"]
+
+
+def run_maxpool_2x2(x):
+    N, C, H, W = x.shape
+    out, code = np.empty((N, C, H // 2, W // 2), x.dtype), np.empty((N, C, H // 2, W // 2), np.int8)
+    pool.maxpool_forward_2x2(x, out, code)
+    return out, code
+
+
+def code_ref(argmax, W):
+    """Window position ``2*i + j`` of the winner from the reference's flat index (2x2 windows, stride 2)."""
+    oh, ow = np.indices(argmax.shape[2:])
+    return 2 * (argmax // W - 2 * oh) + (argmax % W - 2 * ow)
+
+
+@pytest.mark.parametrize("values", ["normal", "ties"])
 @pytest.mark.parametrize("dtype", DTYPE_PARAMS)
-@pytest.mark.parametrize("shape", [(2, 2, 4, 4), (1, 3, 5, 7), (2, 1, 2, 3), (1, 2, 7, 2)],
-                         ids=["h4w4", "h5w7_remainder", "h2w3_remainder", "h7w2_remainder"])
-def test_maxpool_backward_2x2_matches_numpy(shape, dtype):
-    """The single-pass 2x2 / stride-2 backward writes every cell of dx, including uncovered last rows/columns."""
-    x = np.random.default_rng(3).integers(0, 3, shape).astype(dtype)  # ties: the first maximum gets the gradient
-    out, argmax = run_maxpool(x, 2, 2, 2, 2)
+@pytest.mark.parametrize("shape", SHAPES_2X2, ids=SHAPE_IDS_2X2)
+def test_maxpool_2x2_matches_numpy(shape, dtype, values):
+    """The vectorised 2x2 / stride-2 pair: maxima and winners as the reference (ties: the first maximum, from
+    inputs in {0, 1, 2}); backward writes every cell of dx, including uncovered last rows/columns."""
+    rng = np.random.default_rng(3)
+    x = (rng.integers(0, 3, shape) if values == "ties" else rng.standard_normal(shape)).astype(dtype)
+    out, code = run_maxpool_2x2(x)
+    out_ref, argmax_ref = maxpool_ref(x, 2, 2, 2, 2)
+    np.testing.assert_array_equal(out, out_ref)
+    np.testing.assert_array_equal(code, code_ref(argmax_ref, shape[3]))
     dout = np.random.default_rng(4).standard_normal(out.shape).astype(dtype)
     dx = np.full(x.shape, np.nan, dtype)
-    pool.maxpool_backward_2x2(dout, argmax, dx)
-    np.testing.assert_array_equal(dx, maxpool_backward_ref(dout, argmax, x.shape).astype(dtype))
+    pool.maxpool_backward_2x2(dout, code, dx)
+    np.testing.assert_array_equal(dx, maxpool_backward_ref(dout, argmax_ref, x.shape).astype(dtype))
+
+
+def test_maxpool_2x2_nan_wins_and_the_last_nan_is_recorded():
+    x = np.zeros((1, 1, 2, 4))
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan  # first window: NaNs at positions 1 and 2
+    x[0, 0, 1, 1] = 7.0
+    x[0, 0, 1, 2] = np.nan  # second window: the only NaN, at position 2
+    out, code = run_maxpool_2x2(x)
+    assert np.isnan(out).all() and code.tolist() == [[[[2, 2]]]]
 
 
 def test_maxpool_all_equal_window_sends_gradient_to_first_cell():

@@ -75,23 +75,32 @@ class Conv2D(Layer):
         """Whether the stride-1 chunked kernels apply."""
         return self.stride == (1, 1)
 
-    def _s1_geometry(self):
+    def _s1_geometry(self, N):
+        """``C, H, W, L, P1, nc`` of the stride-1 path for a batch of ``N`` (``nc``: samples per chunk)."""
         C, H, W = self.input_shape
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         Wp = W + 2 * pw
         L = _conv.pad_length(H, W, kh, kw, ph, pw)
         P1 = self.output_shape[1] * Wp
-        nc = _conv.chunk_samples(self._K, self.output_shape[1], Wp)
+        nc = min(_conv.chunk_samples(self._K, self.filters, self.output_shape[1], Wp, N), max(N, 1))
         return C, H, W, L, P1, nc
 
     def _chunk_buffers(self, names, sizes, training):
-        """1-D work buffers for one chunk of the stride-1 path (fresh for inference, reused while training)."""
-        return [self._out(name, 1, (size,), training)[0] for name, size in zip(names, sizes)]
+        """1-D work buffers for one chunk of the stride-1 path: fresh for inference; while training, kept at the
+        largest size seen and sliced (the chunk, hence the size, follows the batch size)."""
+        if not training:
+            return [np.empty(size, self.dtype) for size in sizes]
+        bufs = []
+        for name, size in zip(names, sizes):
+            buf = self._buffers.get(name)
+            if buf is None or buf.size < size:
+                buf = self._buffers[name] = np.empty(size, self.dtype)
+            bufs.append(buf[:size])
+        return bufs
 
     def _forward_s1(self, x, out, training):
-        C, H, W, L, P1, nc = self._s1_geometry()
         N, K, F = x.shape[0], self._K, self.filters
-        nc = max(1, min(nc, N))  # N may be 0
+        C, H, W, L, P1, nc = self._s1_geometry(N)
         xpad = self._out("xpad", N, (C, L), training)
         _conv.pad_input(x, *self.padding, xpad)
         cols, gemm = self._chunk_buffers(("cols1", "gemm1"), (K * nc * P1, F * nc * P1), training)
@@ -123,8 +132,7 @@ class Conv2D(Layer):
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         N, K, P, F = dout.shape[0], self._K, self._P, self.filters
         if self._fast:
-            C, H, W, L, P1, nc = self._s1_geometry()
-            nc = max(1, min(nc, N))  # N may be 0
+            C, H, W, L, P1, nc = self._s1_geometry(N)
             cols1, doutp = self._chunk_buffers(("cols1", "gemm1"), (K * nc * P1, F * nc * P1), True)
             if self.input_grad:
                 (dcols,) = self._chunk_buffers(("dcols1",), (K * nc * P1,), True)

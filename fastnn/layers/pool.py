@@ -36,19 +36,28 @@ class MaxPool2D(_Pool2D):
     ``H' = (H - kh) // sh + 1``. The gradient goes to the window's maximum; on ties to the first one in
     row-major window order. Overlapping windows (stride < pool_size) accumulate their gradients."""
 
+    @property
+    def _2x2(self):
+        """2x2 windows at stride 2: winners recorded as int8 window positions by the vectorised kernels."""
+        return self.pool_size == (2, 2) and self.stride == (2, 2)
+
     def _forward(self, x, training):
         N = x.shape[0]
         out = self._out("out", N, self.output_shape, training)
-        argmax = self._argmax_buffer(N) if training else np.empty((N, *self.output_shape), np.int64)
-        _pool.maxpool_forward(x, *self.pool_size, *self.stride, out, argmax)
+        kind = np.int8 if self._2x2 else np.int64
+        argmax = self._argmax_buffer(N, kind) if training else np.empty((N, *self.output_shape), kind)
+        if self._2x2:
+            _pool.maxpool_forward_2x2(x, out, argmax)
+        else:
+            _pool.maxpool_forward(x, *self.pool_size, *self.stride, out, argmax)
         if training:
             self._argmax = argmax
         return out
 
-    def _argmax_buffer(self, N):
+    def _argmax_buffer(self, N, kind):
         buf = self._buffers.get("argmax")
         if buf is None or buf.shape[0] < N:
-            buf = np.empty((N, *self.output_shape), np.int64)
+            buf = np.empty((N, *self.output_shape), kind)
             self._buffers["argmax"] = buf
         return buf[:N]
 
@@ -56,7 +65,7 @@ class MaxPool2D(_Pool2D):
         argmax = self._cached("_argmax")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         dx = self._out("dx", dout.shape[0], self.input_shape, True)
-        if self.pool_size == (2, 2) and self.stride == (2, 2):
+        if self._2x2:
             _pool.maxpool_backward_2x2(dout, argmax, dx)  # one writing pass instead of zero + scatter
         else:
             _pool.maxpool_backward(dout, argmax, dx)

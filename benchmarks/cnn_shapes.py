@@ -1,0 +1,374 @@
+"""Small CNNs of several shapes, fastnn against PyTorch CPU: training epoch, inference, peak memory, per layer.
+
+Every network is ``[Conv2D(f, k, 'same') -> ReLU -> MaxPool2D(2)] for (f, k) in convs -> Flatten -> Dense(10)``,
+softmax cross-entropy, Adam(1e-3), float32, shuffled batches of random images (``SHAPES`` below). For each shape,
+in one process and alternating the two libraries (fastnn, torch, fastnn, torch, ...), after one warm-up epoch
+each (which compiles fastnn's kernels):
+
+- **train**: median seconds of one epoch over ``N_TRAIN`` images;
+- **infer**: median seconds of the probabilities of 10,000 images in one call (fastnn ``Sequential.predict``,
+  what ``predict_proba`` runs; torch ``softmax(model(X))`` under ``no_grad``);
+- **peak**: peak resident memory above the level before the first epoch of a freshly built model, the same
+  method for both libraries, each in a fresh process after one warm-up batch on another model (which compiles
+  or loads fastnn's kernels): the kernel's high-water mark ``VmHWM`` is reset through ``/proc/self/clear_refs``,
+  then read from ``/proc/self/status`` after the epoch. fastnn's traced peak (``tracemalloc``, NumPy's
+  allocations) is printed as well;
+- **per layer** (``--layers``): median seconds of each layer's forward (training mode) and backward on one batch,
+  as GFLOP/s (2 per multiply-add; conv forward ``2*F*C*kh*kw*H'*W'`` per image, backward twice that, once for
+  the first layer, which needs no input gradient).
+
+    python benchmarks/cnn_shapes.py                       # all shapes, 2 threads, Markdown tables
+    python benchmarks/cnn_shapes.py --threads 1 --shapes mnist,wide
+    python benchmarks/cnn_shapes.py --layers --no-train   # per-layer profile only
+    python benchmarks/cnn_shapes.py --threads 1 --clock cpu   # CPU seconds: steadier on a busy machine
+
+PyTorch is optional (``pip install torch``); it is never a dependency of fastnn.
+"""
+import argparse
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections import defaultdict
+
+import numpy as np
+
+from fastnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
+from fastnn.losses import SoftmaxCrossEntropy
+from fastnn.network import Sequential
+from fastnn.optimizers import Adam
+
+# name: (image shape (C, H, W), convolutions ((filters, kernel), ...), batch size)
+SHAPES = {
+    "mnist": ((1, 28, 28), ((16, 3), (32, 3)), 64),  # compare.py's T6 net
+    "mnist5_b32": ((1, 28, 28), ((32, 5), (64, 5)), 32),
+    "cifar5": ((3, 32, 32), ((32, 5), (64, 3)), 64),  # 3 channels, 5x5 first layer
+    "cifar3_b128": ((3, 32, 32), ((16, 3), (32, 3)), 128),
+    "wide": ((1, 28, 28), ((64, 3),), 128),  # one wide convolution
+}
+N_TRAIN, N_INFER, LR, CLASSES = 4096, 10_000, 1e-3, 10
+
+
+def make_data(image, n, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, *image)).astype(np.float32), rng.integers(0, CLASSES, n)
+
+
+def geometry(image, convs):
+    """Per conv layer ``(C, H, W, F, k)`` and the flattened size after the last pool."""
+    C, H, W = image
+    out = []
+    for F, k in convs:
+        out.append((C, H, W, F, k))
+        C, H, W = F, H // 2, W // 2
+    return out, C * H * W
+
+
+def layer_flops(image, convs):
+    """Forward multiply-add FLOPs per image of each conv layer and of the dense layer."""
+    geo, flat = geometry(image, convs)
+    return [2 * F * C * k * k * H * W for C, H, W, F, k in geo], 2 * flat * CLASSES
+
+
+def epoch_flops(image, convs, n):
+    convs_f, dense = layer_flops(image, convs)
+    return n * (2 * convs_f[0] + 3 * sum(convs_f[1:]) + 3 * dense)
+
+
+# ----------------------------------------------------------------------------------------------- fastnn
+def fastnn_model(image, convs, seed=0):
+    layers = []
+    for F, k in convs:
+        layers += [Conv2D(F, k, padding="same"), ReLU(), MaxPool2D(2)]
+    layers += [Flatten(), Dense(CLASSES)]
+    return Sequential(layers, SoftmaxCrossEntropy(), optimizer=Adam(LR)).build(image, np.float32, seed)
+
+
+def fastnn_epoch(net, X, y, order, batch):
+    for i in range(0, len(order), batch):
+        idx = order[i : i + batch]
+        net.train_step(X[idx], y[idx])
+
+
+def fastnn_infer(net, X):
+    return net.predict(X)
+
+
+# ----------------------------------------------------------------------------------------------- torch
+def torch_model(image, convs, seed=0):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    mods, C = [], image[0]
+    for F, k in convs:
+        mods += [nn.Conv2d(C, F, k, padding=k // 2), nn.ReLU(), nn.MaxPool2d(2)]
+        C = F
+    _, flat = geometry(image, convs)
+    model = nn.Sequential(*mods, nn.Flatten(), nn.Linear(flat, CLASSES))
+    return model, torch.optim.Adam(model.parameters(), lr=LR), nn.CrossEntropyLoss()
+
+
+def torch_epoch(state, X, y, order, batch):
+    import torch
+
+    model, opt, loss_fn = state
+    Xt, yt, ot = torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(order)
+    for i in range(0, len(order), batch):
+        idx = ot[i : i + batch]
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(Xt[idx]), yt[idx]).backward()
+        opt.step()
+
+
+def torch_infer(state, X):
+    import torch
+
+    with torch.no_grad():
+        return torch.softmax(state[0](torch.from_numpy(X)), dim=1).numpy()
+
+
+# ----------------------------------------------------------------------------------------------- measuring
+CLOCK = time.perf_counter  # --clock cpu: time.process_time (CPU seconds of all the process's threads)
+
+
+def timed(fn, *args):
+    t = CLOCK()
+    fn(*args)
+    return CLOCK() - t
+
+
+def _rss_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+    return 0
+
+
+def peak_rss(fn, *args):
+    """Bytes of resident memory above the level before ``fn(*args)`` at its peak (``VmHWM`` after a reset)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = _rss_kib("VmRSS:")
+    fn(*args)
+    return (_rss_kib("VmHWM:") - before) * 1024
+
+
+def peak_in_fresh_process(impl, name, args):
+    """:func:`peak_rss` of a first training epoch, measured in a fresh process (a process that already ran
+    epochs reuses freed heap, so its resident memory no longer grows). The child runs one warm-up batch on
+    another model first (compiling / loading fastnn's kernels, initialising torch), then builds the measured
+    model and runs the epoch; the warm-up batch holds two images, so that the heap it frees is small."""
+    cmd = [sys.executable, __file__, "--peak-child", impl, "--shapes", name, "--n-train", str(args.n_train),
+           "--threads", str(args.threads)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return float(done.stdout.split()[-1])
+
+
+def peak_child(impl, name, args):
+    image, convs, batch = SHAPES[name]
+    X, y = make_data(image, args.n_train)
+    order = np.random.default_rng(1).permutation(len(X))
+    if impl == "fastnn":
+        fastnn_epoch(fastnn_model(image, convs, 2), X, y, order[:2], 2)
+        print(peak_rss(lambda: fastnn_epoch(fastnn_model(image, convs, 1), X, y, order, batch)))
+    else:
+        torch_epoch(torch_model(image, convs, 2), X, y, order[:2], 2)
+        print(peak_rss(lambda: torch_epoch(torch_model(image, convs, 1), X, y, order, batch)))
+
+
+def traced_peak(fn, *args):
+    tracemalloc.start()
+    try:
+        fn(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def alternate(runners, repeats):
+    """Median seconds of each runner, calling them in turn ``repeats`` times."""
+    times = defaultdict(list)
+    for _ in range(repeats):
+        for name, fn in runners.items():
+            times[name].append(timed(fn))
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+# ----------------------------------------------------------------------------------------------- per layer
+def fastnn_layer_times(net, X, repeats):
+    """Median seconds of each layer's forward (training) and backward on batch ``X``: ``[(name, fwd, bwd)]``."""
+    acts = [X]
+    for layer in net.layers:
+        acts.append(layer.forward(acts[-1], training=True).copy())
+    douts = [np.random.default_rng(3).standard_normal(a.shape).astype(np.float32) for a in acts[1:]]
+    rows = []
+    for i, layer in enumerate(net.layers):
+        fwd, bwd = [], []
+        for _ in range(repeats):
+            fwd.append(timed(layer.forward, acts[i], True))
+            if i >= net._first:
+                bwd.append(timed(layer.backward, douts[i]))
+        rows.append((repr(layer), float(np.median(fwd)), float(np.median(bwd)) if bwd else 0.0))
+    return rows
+
+
+def torch_layer_times(model, X, repeats):
+    import torch
+
+    rows = []
+    x = torch.from_numpy(X)
+    first = True
+    for mod in model:
+        trainable = any(p.requires_grad for p in mod.parameters())
+        inp = x.detach().requires_grad_(not first)
+        fwd, bwd = [], []
+        for _ in range(repeats):
+            t = CLOCK()
+            out = mod(inp)
+            fwd.append(CLOCK() - t)
+            dout = torch.ones_like(out)
+            t = CLOCK()
+            out.backward(dout)
+            bwd.append(CLOCK() - t)
+        rows.append((repr(mod).split("(")[0], float(np.median(fwd)), float(np.median(bwd))))
+        first = first and not trainable
+        x = out.detach()
+    return rows
+
+
+def layer_table(name, image, convs, batch, repeats, torch_state):
+    X, _ = make_data(image, batch, seed=5)
+    net = fastnn_model(image, convs)
+    fastnn_layer_times(net, X, 1)  # warm-up: compiles / loads the kernels
+    rows_f = fastnn_layer_times(net, X, repeats)
+    rows_t = torch_layer_times(torch_state[0], X, repeats) if torch_state else None
+    conv_f, dense_f = layer_flops(image, convs)
+    flops, ci = [], 0
+    for layer in net.layers:
+        if isinstance(layer, Conv2D):
+            f = conv_f[ci] * batch
+            flops.append((f, f * (1 if ci == 0 else 2)))
+            ci += 1
+        elif isinstance(layer, Dense):
+            flops.append((dense_f * batch, 2 * dense_f * batch))
+        else:
+            flops.append((0, 0))
+    lines = [
+        f"\nPer layer, {name}, one batch of {batch} (median of {repeats}); ms and GFLOP/s",
+        "",
+        "| layer | fastnn fwd | torch fwd | fastnn bwd | torch bwd | fwd torch/fastnn | bwd torch/fastnn |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for i, (lname, ff, fb) in enumerate(rows_f):
+        tf, tb = (rows_t[i][1], rows_t[i][2]) if rows_t else (float("nan"),) * 2
+
+        def cell(sec, fl):
+            return f"{sec * 1e3:.3f}" + (f" ({fl / sec / 1e9:.0f})" if fl and sec > 0 else "")
+
+        lines.append(
+            f"| {lname} | {cell(ff, flops[i][0])} | {cell(tf, flops[i][0])} | {cell(fb, flops[i][1])} | "
+            f"{cell(tb, flops[i][1])} | {tf / ff:.2f}x | " + (f"{tb / fb:.2f}x |" if fb > 0 else "- |")
+        )
+    lines.append(
+        f"| total | {sum(r[1] for r in rows_f) * 1e3:.3f} | "
+        f"{sum(r[1] for r in rows_t) * 1e3 if rows_t else float('nan'):.3f} | "
+        f"{sum(r[2] for r in rows_f) * 1e3:.3f} | {sum(r[2] for r in rows_t) * 1e3 if rows_t else float('nan'):.3f} "
+        "| | |"
+    )
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------- one shape
+def run_shape(name, args, use_torch):
+    image, convs, batch = SHAPES[name]
+    X, y = make_data(image, args.n_train)
+    Xi, _ = make_data(image, args.n_infer, seed=1)
+    rng = np.random.default_rng(1)
+    fn_state = fastnn_model(image, convs)
+    runners = {"fastnn": lambda: fastnn_epoch(fn_state, X, y, rng.permutation(len(X)), batch)}
+    infer = {"fastnn": lambda: fastnn_infer(fn_state, Xi)}
+    th_state = None
+    if use_torch:
+        th_state = torch_model(image, convs)
+        runners["torch"] = lambda: torch_epoch(th_state, X, y, rng.permutation(len(X)), batch)
+        infer["torch"] = lambda: torch_infer(th_state, Xi)
+    result = {"train": {}, "infer": {}, "peak": {}, "traced": None}
+    if not args.no_train:
+        for fn in (*runners.values(), *infer.values()):  # warm-up (compiles fastnn's kernels)
+            fn()
+        result["train"] = alternate(runners, args.repeats)
+        result["infer"] = alternate(infer, args.repeats)
+        for impl in runners:
+            result["peak"][impl] = peak_in_fresh_process(impl, name, args)
+        order = rng.permutation(len(X))
+        result["traced"] = traced_peak(lambda: fastnn_epoch(fastnn_model(image, convs, 1), X, y, order, batch))
+    lines = [f"\n### {name}: {image[0]}x{image[1]}x{image[2]}, convs {list(convs)}, batch {batch}, "
+             f"{epoch_flops(image, convs, args.n_train) / 1e9:.2f} GFLOP per epoch of {args.n_train}"]
+    if not args.no_train:
+        lines += ["", "| measure | fastnn | PyTorch | PyTorch / fastnn |", "|---|---|---|---|"]
+
+        def row(label, d, fmt):
+            f, t = d.get("fastnn"), d.get("torch")
+            ratio = f"{t / f:.2f}x" if f and t else "-"
+            lines.append(f"| {label} | {fmt(f)} | {fmt(t) if t is not None else '-'} | {ratio} |")
+
+        row(f"train epoch ({args.n_train} images)", result["train"], lambda s: f"{s * 1e3:.0f} ms")
+        row(f"inference ({args.n_infer} images)", result["infer"], lambda s: f"{s * 1e3:.0f} ms")
+        row("peak RSS above start, first epoch (fresh process)", result["peak"], lambda b: f"{b / 2**20:.1f} MiB")
+        lines.append(f"\nfastnn traced peak (tracemalloc) of a first epoch: {result['traced'] / 2**20:.1f} MiB")
+    if args.layers:
+        lines.append(layer_table(name, image, convs, batch, args.repeats_layers, th_state))
+    print("\n".join(lines), flush=True)
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated subset of " + ",".join(SHAPES))
+    parser.add_argument("--repeats", type=int, default=3, help="timed epochs per library (default 3)")
+    parser.add_argument("--repeats-layers", type=int, default=20, help="timed calls per layer (default 20)")
+    parser.add_argument("--n-train", type=int, default=N_TRAIN)
+    parser.add_argument("--n-infer", type=int, default=N_INFER)
+    parser.add_argument("--threads", type=int, default=2, help="BLAS and torch threads (default 2)")
+    parser.add_argument("--layers", action="store_true", help="per-layer forward/backward profile")
+    parser.add_argument("--no-train", action="store_true", help="skip the epoch, inference and memory tables")
+    parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall: perf_counter; cpu: process_time, CPU seconds of the process (all threads), "
+                        "which other processes on the cores inflate far less (use with --threads 1)")
+    parser.add_argument("--peak-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(args.threads)
+    if args.peak_child:
+        if args.peak_child == "torch":
+            import torch
+
+            torch.set_num_threads(args.threads)
+        return peak_child(args.peak_child, args.shapes, args)
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
+    use_torch = not args.no_torch
+    if use_torch:
+        try:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        except ImportError:
+            use_torch = False
+    print(f"threads {args.threads}, clock {args.clock}; uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    ratios = []
+    for name in args.shapes.split(","):
+        res = run_shape(name, args, use_torch)
+        if res["train"].get("torch"):
+            ratios.append(res["train"]["torch"] / res["train"]["fastnn"])
+    if ratios:
+        print(f"\ntraining torch/fastnn geometric mean: {float(np.exp(np.mean(np.log(ratios)))):.2f}x")
+    print(f"uptime at end: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+
+
+if __name__ == "__main__":
+    main()
