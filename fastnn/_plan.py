@@ -62,7 +62,7 @@ class FusedMLP:
         self.slopes = np.array([a.slope if a else 0.0 for a in acts], np.float64)
         self._work, self._batch_buffers = {}, {}
         self._fresh_state = False
-        self._signatures, self._cached, self._ready_kernels = {}, {}, set()
+        self._typed, self._ready_kernels = {}, set()  # kernel -> (signature, in the cache?); kernels known ready
         self._forward_ready = fused is True
 
     @staticmethod
@@ -98,11 +98,12 @@ class FusedMLP:
         small epoch) and the cache's index file is read once."""
         if kernel in self._ready_kernels:
             return True
-        sig = self._signatures.get(kernel)
-        if sig is None:
-            sig = self._signatures[kernel] = _jit.signature(kernel, args)
-            self._cached[kernel] = _jit.is_cached(kernel, sig)
-        if self._cached[kernel] or _jit.is_compiled(kernel, sig):
+        typed = self._typed.get(kernel)
+        if typed is None:  # threads predicting at once may both get here: each stores a complete entry
+            sig = _jit.signature(kernel, args)
+            typed = self._typed[kernel] = (sig, _jit.is_cached(kernel, sig))
+        sig, cached = typed
+        if cached or _jit.is_compiled(kernel, sig):
             self._ready_kernels.add(kernel)
             return True
         return False
