@@ -146,18 +146,16 @@ class FusedMLP:
         empty = _EMPTY[dtype.char]
         s1 = vectors[0] if len(vectors) > 0 else empty
         s2 = vectors[1] if len(vectors) > 1 else empty
-        xbuf, lbuf, ybuf, wbuf, work = self._buffers(batch_size, loss_code, sample_weight is not None)
+        xbuf, lbuf, ybuf, wbuf = self._buffers(batch_size, loss_code, sample_weight is not None)
+        table, work = self._work_for(batch_size)
         w = sample_weight if sample_weight is not None else empty
         return (
             readonly(X), readonly(labels), readonly(Yarr), readonly(w), readonly(np.ascontiguousarray(order, np.intp)),
-            int(batch_size), self.table_for(batch_size), self.slopes, net.flat_params, net.flat_grads, work,
+            int(batch_size), table, self.slopes, net.flat_params, net.flat_grads, work,
             xbuf, lbuf, ybuf, wbuf, loss_code, float(getattr(net.loss, "delta", 0.0)), float(alpha), float(scale), s1,
             s2, int(code), int(optimizer.t),
             optimizer.hyper(),
         )
-
-    def table_for(self, batch_size):
-        return self._work_for(batch_size)[0]
 
     def _work_for(self, batch_size):
         """The layer table with the work-buffer offsets for ``batch_size`` rows, and the flat work vector."""
@@ -185,7 +183,7 @@ class FusedMLP:
                 lbuf, ybuf = _NO_LABELS, np.empty((batch_size, self.net.output_shape[0]), dtype)
             wbuf = np.empty(batch_size, dtype) if weighted else _EMPTY[dtype.char]
             self._batch_buffers[key] = (xbuf, lbuf, ybuf, wbuf)
-        return (*self._batch_buffers[key], self._work_for(batch_size)[1])
+        return self._batch_buffers[key]
 
     def worth_fusing(self, args, steps_left):
         """The ``'auto'`` tier: fuse when the kernel is ready, or when the fit is long enough to repay compiling it."""
