@@ -48,7 +48,7 @@ print(json.dumps({{"seconds": time.perf_counter() - start}}))
 
 EXTRA = PRELUDE + """
 from fastnn import MLPClassifier, MLPRegressor
-from fastnn._warmup import _CompileTimer
+from fastnn.cli.warmup import _CompileTimer
 from numba.core import event
 params = dict(max_iter=5 if QUICK else 20)
 MLPClassifier(**params).fit(X, y).predict_proba(X)

@@ -14,7 +14,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import fastnn._callbacks
+import fastnn.training.callbacks
 from fastnn import CNNClassifier, MLPClassifier, MLPRegressor
 
 callback = pytest.importorskip("sklearn.callback", reason="sklearn.callback needs scikit-learn >= 1.9")
@@ -149,8 +149,8 @@ def test_fitted_estimator_predicts_as_the_model_at_that_epoch():
 
 def test_fitted_estimator_is_built_only_when_a_callback_asks(monkeypatch):
     built = []
-    original = fastnn._callbacks.reconstruction_attributes
-    monkeypatch.setattr(fastnn._callbacks, "reconstruction_attributes", lambda *a: built.append(1) or original(*a))
+    original = fastnn.training.callbacks.reconstruction_attributes
+    monkeypatch.setattr(fastnn.training.callbacks, "reconstruction_attributes", lambda *a: built.append(1) or original(*a))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         MLPClassifier((5,), max_iter=4, random_state=0).set_callbacks(Lean()).fit(X, y)
@@ -232,7 +232,7 @@ def test_scoring_monitor_scores_every_epoch():
 
 # ---------------------------------------------------------------------------------------------- older scikit-learn
 def test_without_sklearn_callback_set_callbacks_is_absent_and_fits_work(monkeypatch):
-    monkeypatch.setattr(fastnn._callbacks, "sklearn_callback_module", lambda: None)
+    monkeypatch.setattr(fastnn.training.callbacks, "sklearn_callback_module", lambda: None)
     clf = MLPClassifier((4,), max_iter=3, random_state=0, progress_bar=True)
     assert not hasattr(clf, "set_callbacks")
     with pytest.raises(AttributeError, match=r"set_callbacks needs scikit-learn >= 1\.9"):

@@ -9,10 +9,10 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from fastnn._plan import FusedMLP
-from fastnn.estimators import MLPClassifier, MLPRegressor
+from fastnn.network.fused import FusedMLP
+from fastnn import MLPClassifier, MLPRegressor
 from fastnn.layers import Dense, ReLU, Tanh
-from fastnn.neural_net import NeuralNetRegressor
+from fastnn import NeuralNetRegressor
 from fastnn.kernels import mlp as kernels_mlp
 
 N, F = 50, 6  # 50 rows, batch 16: the last batch has 2 rows

@@ -18,7 +18,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, train_test_split
 
 from fastnn import CNNClassifier, MLPClassifier, MLPRegressor, NeuralNetClassifier, NeuralNetRegressor
-from fastnn._stack import init_from_random_state
+from fastnn.estimators.stack import init_from_random_state
 from fastnn.gradcheck import numerical_gradient, relative_error
 from fastnn.layers import BatchNorm, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool2D, MaxPool2D, ReLU, Tanh
 from fastnn.losses import SoftmaxCrossEntropy

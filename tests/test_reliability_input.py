@@ -184,7 +184,7 @@ def test_zero_weight_minibatch_is_skipped_not_divided_by_zero(data):
 
 def test_lbfgs_sparse_penalty_kept_when_first_chunk_has_zero_weight(data, monkeypatch):
     """L-BFGS adds the L2 penalty with the first chunk that carries weight, not with chunk 0 regardless."""
-    import fastnn._solvers as solvers
+    import fastnn.training.solvers as solvers
 
     X, y = data
     sw = np.r_[np.zeros(20), np.ones(40)]

@@ -141,7 +141,7 @@ def test_pickle_from_another_fastnn_version_warns_and_loads(iris, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same version: no warning at all
         pickle.loads(pickle.dumps(est))
-    monkeypatch.setattr(fastnn, "__version__", "0.0.1")
+    monkeypatch.setattr(fastnn._version, "__version__", "0.0.1")
     old = pickle.dumps(est)
     monkeypatch.undo()
     with pytest.warns(InconsistentVersionWarning, match=f"from fastnn version 0.0.1 when using version "

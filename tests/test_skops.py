@@ -115,7 +115,7 @@ def test_partial_fit_after_loading_continues_bit_identically(data, name, how):
 
 def test_file_from_another_fastnn_version_warns_and_loads(data, monkeypatch, tmp_path):
     est = _fitted(data, "mlp_adam_dropout", "fit")
-    monkeypatch.setattr(fastnn, "__version__", "0.0.1")  # the version a file records is fastnn.__version__
+    monkeypatch.setattr(fastnn._version, "__version__", "0.0.1")  # the version a file records is fastnn.__version__
     sio.dump(est, tmp_path / "model.skops")
     monkeypatch.undo()
     untrusted = sio.get_untrusted_types(file=tmp_path / "model.skops")

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from fastnn import Dense, ReLU, Sequential, SoftmaxCrossEntropy
-from fastnn import _plan
+from fastnn.network import fused as _plan
 
 FIT = """
 import json, warnings

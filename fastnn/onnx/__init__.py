@@ -32,7 +32,7 @@ import numpy as np
 from onnx import helper
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-import fastnn
+from .. import estimators
 
 from ._estimators import (
     CLASSIFIER_OPTIONS, classifier_shape, convert_classifier, convert_regressor, regressor_shape,
@@ -66,7 +66,7 @@ def register_estimator(cls):
 def _fastnn_estimators():
     """Every estimator class ``fastnn`` exports (built on the shared network machinery)."""
     return [
-        obj for obj in vars(fastnn).values()
+        obj for obj in vars(estimators).values()
         if isinstance(obj, type) and issubclass(obj, BaseEstimator) and hasattr(obj, "_network")
         and issubclass(obj, (ClassifierMixin, RegressorMixin))
     ]

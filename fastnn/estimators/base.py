@@ -3,7 +3,7 @@
 It owns everything between the user's arrays and a trained ``Sequential``: hyperparameters and their constraints,
 input validation, the network built from (and exposed as) ``coefs_``/``intercepts_``, the optimizer and
 learning-rate schedule the hyperparameters describe, snapshot/restore around every fit (a failed fit leaves the
-estimator as it was) and pickling (arrays and hyperparameters only). The solver loops live in ``fastnn._solvers``;
+estimator as it was) and pickling (arrays and hyperparameters only). The solver loops live in ``fastnn.training.solvers``;
 the network decides how its epochs run. Subclasses supply the model through hooks:
 
 - ``_make_layers(n_features, n_outputs) -> list[Layer]``: the layer stack, last layer emitting logits;
@@ -15,9 +15,9 @@ the network decides how its epochs run. Subclasses supply the model through hook
 - ``_validate_fit_data``, ``_encode_targets``/``_decode_targets``, ``_output_activation``, ``_validation_score``
   and friends: the classifier / regressor heads in ``fastnn.estimators``.
 
-Training control: ``set_callbacks`` (scikit-learn's callback API, ``fastnn._callbacks``), ``progress_bar`` (a tqdm
-bar, ``fastnn._progress``), both listening to the solver loops' epoch events (``fastnn._events``); ``scoring`` and
-``fit``'s ``X_val``/``y_val``/``sample_weight_val`` for early stopping (``fastnn._scoring``).
+Training control: ``set_callbacks`` (scikit-learn's callback API, ``fastnn.training.callbacks``), ``progress_bar`` (a tqdm
+bar, ``fastnn.training.progress``), both listening to the solver loops' epoch events (``fastnn.training.events``); ``scoring`` and
+``fit``'s ``X_val``/``y_val``/``sample_weight_val`` for early stopping (``fastnn.training.scoring``).
 """
 import copy
 import numbers
@@ -30,16 +30,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _solvers
-from ._callbacks import CALLBACK_ATTRS, TRANSIENT_ATTRS, SetCallbacks, SklearnCallbacks, callback_mixin
-from ._events import EpochEvents
-from ._scoring import ValidationSet, check_validation_args
-from ._validation import check_features, check_lengths, check_sample_weight
-from .layers import all_finite, kernel_array
-from .losses import LOSSES
-from ._stack import build_error
-from .network import Sequential
-from .optimizers import OPTIMIZERS, EpochSchedule
+from .. import _version
+from ..training import solvers as _solvers
+from ..training.callbacks import CALLBACK_ATTRS, TRANSIENT_ATTRS, SetCallbacks, SklearnCallbacks, callback_mixin
+from ..training.events import EpochEvents
+from ..training.scoring import ValidationSet, check_validation_args
+from ..training.checks import check_features, check_lengths, check_sample_weight
+from ..layers import all_finite, kernel_array
+from ..losses import LOSSES
+from .stack import build_error
+from ..network import Sequential
+from ..optimizers import OPTIMIZERS, EpochSchedule
 
 #: Solvers stepping over mini-batches (``partial_fit`` is available for these).
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adagrad", "rmsprop", "adamw")
@@ -54,9 +55,7 @@ _NET_LOCK = threading.RLock()
 
 
 def _fastnn_version():
-    import fastnn  # the package is fully imported by the time an estimator is pickled or unpickled
-
-    return fastnn.__version__
+    return _version.__version__
 
 
 def _dtype(value):
@@ -175,7 +174,7 @@ class BaseNeuralNetwork(callback_mixin(), BaseEstimator):
         state = dict(state)
         version = state.pop("_fastnn_version", "unknown")
         if version != _fastnn_version():
-            from .exceptions import InconsistentVersionWarning
+            from ..exceptions import InconsistentVersionWarning
 
             warnings.warn(
                 InconsistentVersionWarning(
@@ -421,7 +420,7 @@ class BaseNeuralNetwork(callback_mixin(), BaseEstimator):
         stochastic = self.solver != "lbfgs"
         try:
             if self.progress_bar and stochastic:
-                from ._progress import EpochBar
+                from ..training.progress import EpochBar
 
                 events.listeners.append(EpochBar(1 if incremental else self.max_iter, type(self).__name__))
             if getattr(self, "_skl_callbacks", None):

@@ -3,7 +3,7 @@
 scikit-learn's ``verbose`` keeps its meaning (one printed line per epoch); the bar is a separate switch so that
 neither scikit-learn's nor Keras's convention for ``verbose`` is broken. tqdm is an optional dependency
 (``pip install "fastnn[progress]"``) and is imported only when a bar is asked for. The bar is an epoch listener
-(``fastnn._events``): it sees the same events as scikit-learn's callbacks.
+(``fastnn.training.events``): it sees the same events as scikit-learn's callbacks.
 """
 
 

@@ -10,8 +10,8 @@ The estimator is the record of the fit: the loops read its hyperparameters and w
 (``n_iter_``, ``t_``, ``loss_``, ``loss_curve_``, ``learning_rate_curve_``, ``validation_scores_``, ...), exactly
 the attributes scikit-learn's MLP keeps between ``partial_fit`` calls. The network does the epochs
 (``Sequential.train_epoch``) and chooses how they run. Each epoch (each L-BFGS iteration) is announced to the fit's
-listeners (``fastnn._events.EpochEvents``: the progress bar, scikit-learn's callbacks), any of which may stop the
-fit after that epoch; the validation set and its score are ``fastnn._scoring``'s.
+listeners (``fastnn.training.events.EpochEvents``: the progress bar, scikit-learn's callbacks), any of which may stop the
+fit after that epoch; the validation set and its score are ``fastnn.training.scoring``'s.
 """
 import math
 import warnings
@@ -23,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.optimize import _check_optimize_result
 
-from ._scoring import ValidationSet
+from .scoring import ValidationSet
 
 #: Rows densified at a time when X is sparse (L-BFGS).
 SPARSE_CHUNK = 2048

@@ -1,12 +1,12 @@
 """The epoch event stream of a fit: the one way the solver loops report progress.
 
-The loops of ``fastnn._solvers`` call ``epoch_begin(est, flat)`` before and ``epoch_end(est, flat)`` after each
+The loops of ``fastnn.training.solvers`` call ``epoch_begin(est, flat)`` before and ``epoch_end(est, flat)`` after each
 epoch (each L-BFGS iteration), ``flat`` being the parameter vector the model has at that moment; the estimator's
 fitted attributes (``n_iter_``, ``loss_curve_``, ``validation_scores_``, ...) are up to date when
 ``epoch_end`` is called. A listener is any object with these methods plus ``fit_end(est)`` (after a successful
 fit) and ``close()`` (always, last); ``epoch_end`` returning True asks the fit to stop after that epoch. The
-listeners are the tqdm bar (``progress_bar=True``, ``fastnn._progress``) and scikit-learn's callbacks
-(``fastnn._callbacks``). ``EpochEvents`` without listeners is falsy: the loops test ``if events:`` and pay
+listeners are the tqdm bar (``progress_bar=True``, ``fastnn.training.progress``) and scikit-learn's callbacks
+(``fastnn.training.callbacks``). ``EpochEvents`` without listeners is falsy: the loops test ``if events:`` and pay
 nothing more per epoch.
 """
 

@@ -38,7 +38,7 @@ def _data(n=24, features=9, seed=0):
 
 
 def _mlp_fits(dtype, fused):
-    from .estimators import MLPClassifier, MLPRegressor
+    from ..estimators.mlp import MLPClassifier, MLPRegressor
 
     X, labels, indicator = _data()
     common = dict(hidden_layer_sizes=(4,), max_iter=1, batch_size=8, dtype=dtype, fused=fused, random_state=0)
@@ -52,7 +52,7 @@ def _mlp_fits(dtype, fused):
 
 
 def _cnn_fits(dtype):
-    from .cnn import CNNClassifier
+    from ..estimators.cnn import CNNClassifier
 
     X, labels, _ = _data()
     CNNClassifier(conv_layers=((2, 3),), max_iter=1, batch_size=8, dtype=dtype, random_state=0).fit(X, labels).predict(X)

@@ -21,11 +21,11 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._base import BaseNeuralNetwork
-from ._shapes import ShapedInput
-from ._stack import LayerStack
-from .estimators import NeuralNetClassifierHead, NeuralNetRegressorHead
-from .layers import Dense, Dropout, Layer, ReLU, _Activation
+from .base import BaseNeuralNetwork
+from .shapes import ShapedInput
+from .stack import LayerStack
+from .mlp import NeuralNetClassifierHead, NeuralNetRegressorHead
+from ..layers import Dense, Dropout, Layer, ReLU, _Activation
 
 
 class _TemplateStack(LayerStack, ShapedInput):
@@ -116,7 +116,7 @@ class NeuralNetClassifier(_TemplateStack, NeuralNetClassifierHead):
     ``fused`` applies to ``Dense (activation Dense)*`` stacks, every other stack trains layer by layer.
 
     Initialisation: ``Dense`` and ``Conv2D`` weights are drawn from ``random_state`` following each layer's ``init``
-    (Dense: Glorot uniform by default, as scikit-learn; Conv2D: He uniform; see ``fastnn._stack``); ``BatchNorm``
+    (Dense: Glorot uniform by default, as scikit-learn; Conv2D: He uniform; see ``fastnn.estimators.stack``); ``BatchNorm``
     starts at ``gamma = 1, beta = 0``; dropout masks come from a seed drawn from ``random_state``.
 
     Attributes are those of ``MLPClassifier`` plus ``input_shape_``; ``coefs_[i]`` / ``intercepts_[i]`` are the

@@ -1,7 +1,7 @@
 """scikit-learn's callback API (``sklearn.callback``, scikit-learn >= 1.9) on fastnn's epoch events.
 
 A fit (``partial_fit``) is the root task, named 'fit' ('partial_fit'); each epoch is one subtask named 'epoch', each
-L-BFGS iteration one named 'lbfgs-iter'. ``SklearnCallbacks`` is the epoch listener (see ``fastnn._events``) that
+L-BFGS iteration one named 'lbfgs-iter'. ``SklearnCallbacks`` is the epoch listener (see ``fastnn.training.events``) that
 turns the solver loops' events into the ``on_fit_task_begin`` / ``on_fit_task_end`` hooks. Every hook receives
 ``X``, ``y`` and ``metadata`` (``{'sample_weight': ...}`` or None) as passed to ``fit``, and epoch hooks the
 reconstruction attributes of the model as it stands: a callback asking for ``fitted_estimator`` gets a copy of the

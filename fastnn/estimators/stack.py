@@ -21,7 +21,7 @@ So a given ``random_state`` gives scikit-learn's initial MLP weights, and the pr
 """
 import numpy as np
 
-from .layers import AvgPool2D, BatchNorm, Conv2D, Dense, GlobalAvgPool2D, MaxPool2D
+from ..layers import AvgPool2D, BatchNorm, Conv2D, Dense, GlobalAvgPool2D, MaxPool2D
 
 #: What each layer family takes per sample, and how to give it that (for the build error).
 _EXPECTS = {

@@ -8,7 +8,7 @@ The objective of ``loss_and_grad`` / ``train_step`` is ``loss(forward(X), y, w) 
 over the penalised arrays (weights, not biases); ``l2`` may be changed between steps.
 
 ``train_epoch`` runs a whole mini-batch epoch and ``logits`` inference on many rows; both choose between the
-layer-by-layer path and the fused kernels of ``kernels.mlp`` (``fastnn._plan``: eligibility and the tiered plan),
+layer-by-layer path and the fused kernels of ``kernels.mlp`` (``fastnn.network.fused``: eligibility and the tiered plan),
 which give bit-identical results.
 """
 import math
@@ -16,10 +16,10 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from ._plan import FusedMLP
-from .kernels import softmax as _softmax
-from .layers import BatchNorm, kernel_array
-from .optimizers import Adam
+from .fused import FusedMLP
+from ..kernels import softmax as _softmax
+from ..layers import BatchNorm, kernel_array
+from ..optimizers import Adam
 
 #: Rows densified at a time when X is sparse.
 SPARSE_CHUNK = 2048
@@ -29,7 +29,7 @@ class Sequential:
     """A stack of layers with a loss (on the logits) and an optimizer.
 
     ``fused`` chooses how ``train_epoch`` and ``logits`` run a ``Dense (activation Dense)*`` stack: ``'auto'`` (the
-    tiered plan of ``fastnn._plan``), ``True`` (always one fused kernel call) or ``False`` (layer by layer).
+    tiered plan of ``fastnn.network.fused``), ``True`` (always one fused kernel call) or ``False`` (layer by layer).
     Other stacks always run layer by layer. ``fused_epochs`` counts the epochs that ran fused.
     """
 

@@ -16,7 +16,7 @@ import contextlib
 
 import numpy as np
 
-from ._validation import check_lengths, check_sample_weight
+from .checks import check_lengths, check_sample_weight
 
 
 def check_validation_args(est, X_val, y_val, sample_weight_val):

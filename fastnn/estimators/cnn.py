@@ -2,8 +2,8 @@
 
 It shares the whole training machinery (solvers, schedules, early stopping, warm_start, partial_fit,
 sample_weight, class_weight, dtype, failure-safe fits, array-only pickles) with the MLPs and, as a preset of
-``fastnn.NeuralNetClassifier``, only supplies the layer list (``fastnn._stack``) and the image shape
-(``fastnn._shapes``): for each ``(filters, kernel_size)`` in ``conv_layers`` a 'same' ``Conv2D``, the activation and a
+``fastnn.NeuralNetClassifier``, only supplies the layer list (``fastnn.estimators.stack``) and the image shape
+(``fastnn.estimators.shapes``): for each ``(filters, kernel_size)`` in ``conv_layers`` a 'same' ``Conv2D``, the activation and a
 ``pool_size`` ``MaxPool2D``; then ``Flatten``, the ``hidden_layer_sizes`` dense layers and the output layer.
 """
 import numbers
@@ -11,11 +11,11 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseNeuralNetwork
-from ._shapes import ShapedInput
-from ._stack import LayerStack
-from .estimators import NeuralNetClassifierHead
-from .layers import ACTIVATIONS, Conv2D, Dense, Dropout, Flatten, MaxPool2D
+from .base import BaseNeuralNetwork
+from .shapes import ShapedInput
+from .stack import LayerStack
+from .mlp import NeuralNetClassifierHead
+from ..layers import ACTIVATIONS, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 
 
 class CNNClassifier(LayerStack, ShapedInput, NeuralNetClassifierHead):

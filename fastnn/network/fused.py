@@ -12,10 +12,10 @@ network trained fused. ``fused=True`` always fuses an eligible stack, ``False`` 
 """
 import numpy as np
 
-from .kernels import _jit
-from .kernels import mlp as _mlp
-from .layers import Dense, _Activation
-from .losses import AbsoluteError, HuberLoss, PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
+from ..kernels import _jit
+from ..kernels import mlp as _mlp
+from ..layers import Dense, _Activation
+from ..losses import AbsoluteError, HuberLoss, PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
 
 COMPILE_SECONDS = 4.0
 PER_BATCH = 20e-6

@@ -3,8 +3,8 @@
 Same parameters, defaults, fitted attributes and semantics as scikit-learn 1.9's MLPs (see the parity notes in
 each class), computed in ``float32`` by default, with extras: ``activation='leaky_relu'``, solvers
 ``adagrad``/``rmsprop``/``adamw``, ``dropout``, ``class_weight``, ``validation_loss_curve_``, failure-safe
-``fit``/``partial_fit`` and array-only pickles. The scikit-learn machinery lives in ``fastnn._base`` and the solver
-loops in ``fastnn._solvers``; the classifier and regressor heads here are reusable by other architectures (override
+``fit``/``partial_fit`` and array-only pickles. The scikit-learn machinery lives in ``fastnn.estimators.base`` and the solver
+loops in ``fastnn.training.solvers``; the classifier and regressor heads here are reusable by other architectures (override
 ``_make_layers``).
 """
 import numpy as np
@@ -20,10 +20,10 @@ from sklearn.utils.validation import check_array, validate_data
 
 import numbers
 
-from ._base import STOCHASTIC_SOLVERS, BaseNeuralNetwork
-from ._stack import LayerStack
-from .layers import ACTIVATIONS, Dense, Dropout
-from .losses import LOSSES, HuberLoss
+from .base import STOCHASTIC_SOLVERS, BaseNeuralNetwork
+from .stack import LayerStack
+from ..layers import ACTIVATIONS, Dense, Dropout
+from ..losses import LOSSES, HuberLoss
 
 
 def _stochastic(est):
@@ -36,7 +36,7 @@ class _MLPLayers(LayerStack):
     """The MLP preset of the layer stack: ``[Dense(h), activation, (Dropout)] * n_hidden + [Dense(n_outputs)]``,
     initialised as scikit-learn does (Glorot uniform on weights *and* biases, ``r = sqrt(f / (fan_in + fan_out))``
     with ``f = 2`` for logistic units and 6 otherwise, drawn layer by layer from the same ``RandomState`` stream, so
-    a given ``random_state`` yields scikit-learn's exact initial weights; ``fastnn._stack``)."""
+    a given ``random_state`` yields scikit-learn's exact initial weights; ``fastnn.estimators.stack``)."""
 
     _arch_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
