@@ -1,6 +1,6 @@
-"""Row-wise softmax family and the fused softmax / sigmoid cross-entropies, all from logits.
+"""The fused softmax / sigmoid cross-entropies, from logits.
 
-Every function subtracts the row maximum before exponentiating (the log-sum-exp trick,
+Both subtract the row maximum before exponentiating (the log-sum-exp trick,
 ``lse(z) = m + log(sum(exp(z - m)))`` with ``m = max(z)``), so nothing overflows, and the cross-entropies
 are computed as ``lse(z) - z_k`` (softmax) or ``max(z, 0) - z*y + log1p(exp(-|z|))`` (sigmoid): the log of
 a probability is never taken, so loss and gradient stay finite for logits of any finite magnitude.
@@ -42,31 +42,6 @@ def _inverse_total(w, n):
     if w.shape[0] == 0:
         return 1.0 / n
     return 1.0 / weight_total(w)
-
-
-@jit
-def logsumexp(z, out):
-    """``out[i] = log(sum_k exp(z[i, k]))``; ``z (N, K)``, ``out (N,)``."""
-    for i in range(z.shape[0]):
-        out[i] = _row_lse(z, i)
-
-
-@jit
-def log_softmax(z, out):
-    """``out[i, k] = z[i, k] - lse(z[i])`` (``out`` may alias ``z``)."""
-    for i in range(z.shape[0]):
-        lse = _row_lse(z, i)
-        for k in range(z.shape[1]):
-            out[i, k] = z[i, k] - lse
-
-
-@jit
-def softmax(z, out):
-    """``out[i, k] = exp(z[i, k] - lse(z[i]))`` (``out`` may alias ``z``)."""
-    for i in range(z.shape[0]):
-        lse = _row_lse(z, i)
-        for k in range(z.shape[1]):
-            out[i, k] = np.exp(z[i, k] - lse)
 
 
 @jit

@@ -109,7 +109,7 @@ class FusedMLP:
         dtype = net.dtype
         if not _kernel_ready(X, dtype, 2) or X.shape[1:] != net.input_shape:
             return None
-        if optimizer.code is None or callable(optimizer.lr):
+        if optimizer.code is None:
             return None
         state = optimizer.state
         if state is not None and not (
