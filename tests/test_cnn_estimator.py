@@ -55,7 +55,7 @@ def test_input_shape_inference(n_features, expected):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = CNNClassifier(max_iter=1, random_state=0).fit(X, y)
     assert clf.input_shape_ == expected
-    net = clf._network()
+    net = clf.network_
     shape = net.input_shape
     for layer in net.layers:
         shape = layer.output_shape

@@ -212,7 +212,7 @@ def test_fused_inference_equals_the_layered_forward(hidden, activation, dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = MLPClassifier(hidden, activation=activation, max_iter=2, dtype=dtype, random_state=0).fit(X, y)
-    net = est._network()
+    net = est.network_
     fused = net._fused_plan().forward(X)
     np.testing.assert_array_equal(fused, net.forward(X, training=False))
     np.testing.assert_array_equal(net.logits(X), fused)

@@ -72,7 +72,7 @@ def test_batchnorm_normalises_a_row_alone_exactly_as_in_a_batch(bn_model, digits
     """Inference uses the running statistics, so each BatchNorm maps a row alone to exactly (bitwise) what it maps
     that row to inside a batch; in training mode (batch statistics) the same row would come out differently."""
     _, Xte, _, _ = digits
-    net = bn_model._network()
+    net = bn_model.network_
     batch = Xte[:40].reshape(40, 1, 8, 8).astype(np.float32)
     for index in (0, 17, 39):
         out_batch, out_row = batch, batch[index : index + 1]
@@ -172,7 +172,7 @@ def test_templates_are_never_built_and_clones_are_independent(digits):
     est.fit(Xtr, ytr)
     assert all(layer.dtype is None and layer.params == [] for layer in templates), "fit built the templates"
     assert est.layers is templates and est.layers[2] is relu
-    assert len(est._network().layers) == 6
+    assert len(est.network_.layers) == 6
     before = [a.copy() for a in _arrays(est)]
     twin.set_params(random_state=1).fit(Xtr[:300], ytr[:300])
     assert all(np.array_equal(a, b) for a, b in zip(_arrays(est), before)), "fitting the clone changed the original"
@@ -264,7 +264,7 @@ def test_early_stopping_keeps_the_running_statistics_of_the_best_epoch(digits):
     Xtr, _, ytr, _ = digits
     est = _small_bn(early_stopping=True, max_iter=6, n_iter_no_change=2).fit(Xtr, ytr)
     np.testing.assert_array_equal(np.concatenate(est.layer_state_), est._best_state)
-    np.testing.assert_array_equal(est._network().flat_params, est._best_params)
+    np.testing.assert_array_equal(est.network_.flat_params, est._best_params)
 
 
 # ---------------------------------------------------------------------------------------------- robust losses
@@ -304,7 +304,7 @@ def test_estimator_objective_gradient_matches_central_differences(loss):
     est = NeuralNetRegressor([Dense(5), BatchNorm(), Tanh()], loss=loss, huber_delta=0.7, dtype=np.float64,
                              max_iter=1, random_state=0, alpha=0.1)
     est.fit(X, y)
-    net = est._network()
+    net = est.network_
     w = rng.uniform(0.5, 2.0, 12)
 
     def objective():
@@ -323,7 +323,7 @@ def test_estimator_objective_gradient_matches_central_differences(loss):
 def test_huber_delta_reaches_the_loss_and_is_validated():
     X, y = np.random.default_rng(0).standard_normal((20, 2)), np.arange(20.0)
     est = NeuralNetRegressor([Dense(3), ReLU()], loss="huber", huber_delta=0.25, max_iter=1).fit(X, y)
-    assert est._network().loss.delta == 0.25
+    assert est.network_.loss.delta == 0.25
     with pytest.raises(ValueError, match="huber_delta"):
         NeuralNetRegressor(loss="huber", huber_delta=0.0).fit(X, y)
     with pytest.raises(ValueError, match="loss"):
@@ -358,9 +358,9 @@ def test_anything_but_a_fastnn_layer_is_rejected(digits, bad, message):
 def test_dropout_parameter_inserts_dropout_after_each_activation(digits):
     Xtr, _, ytr, _ = digits
     est = NeuralNetClassifier([Dense(8), ReLU(), Dense(8), Tanh()], dropout=0.3, max_iter=1).fit(Xtr, ytr)
-    kinds = [type(layer).__name__ for layer in est._network().layers]
+    kinds = [type(layer).__name__ for layer in est.network_.layers]
     assert kinds == ["Dense", "ReLU", "Dropout", "Dense", "Tanh", "Dropout", "Dense"]
-    assert all(layer.rate == 0.3 for layer in est._network().layers if isinstance(layer, Dropout))
+    assert all(layer.rate == 0.3 for layer in est.network_.layers if isinstance(layer, Dropout))
 
 
 def test_a_last_batch_of_one_row_joins_the_batch_before_it_under_feature_batchnorm():

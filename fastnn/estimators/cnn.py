@@ -9,16 +9,16 @@ sample_weight, class_weight, dtype, failure-safe fits, array-only pickles) with 
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 
-from .base import BaseNeuralNetwork
+from ..layers import ACTIVATIONS, Conv2D, Flatten, MaxPool2D
+from .classifier import ClassifierBase
+from .params import TRAINING_CONSTRAINTS
 from .shapes import ShapedInput
-from .stack import LayerStack
-from .mlp import NeuralNetClassifierHead
-from ..layers import ACTIVATIONS, Conv2D, Dense, Dropout, Flatten, MaxPool2D
+from .stack import DenseLayers
 
 
-class CNNClassifier(LayerStack, ShapedInput, NeuralNetClassifierHead):
+class CNNClassifier(DenseLayers, ShapedInput, ClassifierBase):
     """Convolutional neural-network classifier for images given as rows of pixels or as ``(N, C, H, W)``.
 
     Architecture, for input ``(C, H, W)``::
@@ -50,14 +50,12 @@ class CNNClassifier(LayerStack, ShapedInput, NeuralNetClassifierHead):
     """
 
     _parameter_constraints = {
-        **BaseNeuralNetwork._parameter_constraints,
-        **NeuralNetClassifierHead._head_constraints,
+        **TRAINING_CONSTRAINTS,
+        **DenseLayers._arch_constraints,
+        **ClassifierBase._target_constraints,
         "conv_layers": ["array-like"],
         "pool_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
         "input_shape": ["array-like", None],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
     }
 
     def __init__(
@@ -157,12 +155,6 @@ class CNNClassifier(LayerStack, ShapedInput, NeuralNetClassifierHead):
             specs.append((filters, kernel))
         return specs
 
-    def _hidden_sizes(self):
-        sizes = [int(s) for s in self.hidden_layer_sizes]
-        if any(s <= 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        return sizes
-
     def _hidden_layers(self, input_shape):
         _, H, W = input_shape
         act = ACTIVATIONS[self.activation]
@@ -173,15 +165,4 @@ class CNNClassifier(LayerStack, ShapedInput, NeuralNetClassifierHead):
             if pool != (1, 1):
                 layers.append(MaxPool2D(pool))
                 H, W = (H - pool[0]) // pool[0] + 1, (W - pool[1]) // pool[1] + 1
-        layers.append(Flatten())
-        for size in self._hidden_sizes():
-            layers += [Dense(size, init=self._dense_init()), act()]
-            if self.dropout:
-                layers.append(Dropout(self.dropout))
-        return layers
-
-    def _dense_init(self):
-        return "glorot_logistic" if self.activation == "logistic" else "glorot"
-
-    def _output_layer(self, n_outputs):
-        return Dense(n_outputs, init=self._dense_init())
+        return layers + [Flatten()] + self._dense_layers()

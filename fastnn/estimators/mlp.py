@@ -3,343 +3,29 @@
 Same parameters, defaults, fitted attributes and semantics as scikit-learn 1.9's MLPs (see the parity notes in
 each class), computed in ``float32`` by default, with extras: ``activation='leaky_relu'``, solvers
 ``adagrad``/``rmsprop``/``adamw``, ``dropout``, ``class_weight``, ``validation_loss_curve_``, failure-safe
-``fit``/``partial_fit`` and array-only pickles. The scikit-learn machinery lives in ``fastnn.estimators.base`` and the solver
-loops in ``fastnn.training.solvers``; the classifier and regressor heads here are reusable by other architectures (override
-``_make_layers``).
+``fit``/``partial_fit`` and array-only pickles. The scikit-learn machinery lives in ``fastnn.estimators.base``,
+``.classifier`` and ``.regressor``, the solver loops in ``fastnn.training``; this module only names the layer
+stack (``fastnn.estimators.stack.DenseLayers``).
 """
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import column_or_1d
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets, type_of_target
-from sklearn.utils.multiclass import unique_labels
-from sklearn.utils.validation import check_array, validate_data
 
-import numbers
-
-from .base import STOCHASTIC_SOLVERS, BaseNeuralNetwork
-from .stack import LayerStack
-from ..layers import ACTIVATIONS, Dense, Dropout
-from ..losses import LOSSES, HuberLoss
+from .classifier import ClassifierBase
+from .params import TRAINING_CONSTRAINTS
+from .regressor import RegressorBase
+from .stack import DenseLayers
 
 
-def _stochastic(est):
-    if est.solver not in STOCHASTIC_SOLVERS:
-        raise AttributeError(f"partial_fit is only available for stochastic optimizers. {est.solver} is not stochastic.")
-    return True
-
-
-class _MLPLayers(LayerStack):
+class _MLPLayers(DenseLayers):
     """The MLP preset of the layer stack: ``[Dense(h), activation, (Dropout)] * n_hidden + [Dense(n_outputs)]``,
-    initialised as scikit-learn does (Glorot uniform on weights *and* biases, ``r = sqrt(f / (fan_in + fan_out))``
-    with ``f = 2`` for logistic units and 6 otherwise, drawn layer by layer from the same ``RandomState`` stream, so
+    initialised as scikit-learn does (Glorot uniform, drawn layer by layer from the same ``RandomState`` stream, so
     a given ``random_state`` yields scikit-learn's exact initial weights; ``fastnn.estimators.stack``)."""
 
-    _arch_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-    }
-
-    def _dense_init(self):
-        return "glorot_logistic" if self.activation == "logistic" else "glorot"
-
     def _hidden_layers(self, input_shape):
-        layers = []
-        for size in self._hidden_sizes():
-            layers += [Dense(size, init=self._dense_init()), ACTIVATIONS[self.activation]()]
-            if self.dropout:
-                layers.append(Dropout(self.dropout))
-        return layers
-
-    def _output_layer(self, n_outputs):
-        return Dense(n_outputs, init=self._dense_init())
-
-
-# ---------------------------------------------------------------------------------------------- classifier head
-class NeuralNetClassifierHead(ClassifierMixin, BaseNeuralNetwork):
-    """Classification on top of ``BaseNeuralNetwork``: labels via ``LabelBinarizer`` (multiclass -> softmax over
-    ``n_classes`` outputs; binary -> one logistic output; multi-label indicator -> one logistic output per
-    label), ``class_weight``, ``predict``/``predict_proba``/``predict_log_proba``, ``partial_fit(classes=)``."""
-
-    _head_constraints = {"class_weight": [dict, StrOptions({"balanced"}), None]}
-
-    def _validate_fit_data(self, X, y, sample_weight, incremental, first_pass, classes):
-        dtype = self._np_dtype
-        if incremental and _check_partial_fit_first_call(self, classes):
-            multilabel = type_of_target(y).startswith("multilabel")
-            if not multilabel and len(self.classes_) < 2:
-                raise ValueError(
-                    f"partial_fit needs at least 2 classes in `classes`, got {list(classes)}; pass every label "
-                    "the model should predict on the first call."
-                )
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y if multilabel else classes)
-        X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=dtype, order="C", reset=first_pass
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        # 1-D integer (or bool) labels are always a valid binary/multiclass target: skip the type_of_target pass
-        integer_labels = y.ndim == 1 and y.dtype.kind in "iub"
-        if not integer_labels:
-            check_classification_targets(y)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
-            self.classes_ = self._label_binarizer.classes_
-            if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes to learn from, but y holds only one "
-                    f"class ({self.classes_.tolist()[0]!r}); check the labels, or use partial_fit(X, y, classes=[...]) "
-                    "to declare all classes up front."
-                )
-        elif not self.warm_start and integer_labels and self._labels_within_classes(y):
-            pass  # every label is a known class: the check below would find none unseen (and costs ~0.2 ms)
-        else:
-            found = unique_labels(y)
-            if self.warm_start:
-                if set(found) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same classes as in the previous call to "
-                        f"fit. Previously got {self.classes_}, `y` has {found}"
-                    )
-            elif len(np.setdiff1d(found, self.classes_, assume_unique=True)):
-                unseen = np.setdiff1d(found, self.classes_, assume_unique=True)
-                raise ValueError(
-                    f"`y` has classes not in `self.classes_`: {unseen.tolist()}. `self.classes_` has {self.classes_}. "
-                    "partial_fit can only learn the classes declared in the first call's classes=...; refit "
-                    "from scratch with all labels in classes=, or drop the samples with unknown labels."
-                )
-        if sample_weight is not None:
-            sample_weight = self._validate_sample_weight(sample_weight, X)
-        if self.class_weight is not None:
-            if incremental and self.class_weight == "balanced":
-                raise ValueError(
-                    "class_weight 'balanced' is not supported for partial_fit: the class frequencies of the whole "
-                    "data set are unknown. Pass a dict of class weights instead."
-                )
-            cw = compute_sample_weight(self.class_weight, y).astype(dtype)
-            sample_weight = cw if sample_weight is None else sample_weight * cw
-        if self._label_binarizer.y_type_ == "multiclass":
-            # Integer class codes for the fused softmax-CE: ``classes_`` is sorted and holds every label of y
-            # (checked above), so searchsorted finds each label's index without building the one-hot matrix.
-            Y = np.ascontiguousarray(np.searchsorted(self._label_binarizer.classes_, y), dtype=np.intp)
-            stratify = Y
-        else:
-            Y = np.ascontiguousarray(self._label_binarizer.transform(y), dtype=dtype)
-            stratify = Y[:, 0] if Y.shape[1] == 1 else None
-        return X, Y, sample_weight, stratify
-
-    def _labels_within_classes(self, y):
-        """Whether every integer label in ``y`` is one of the (sorted, integer) ``classes_``, by binary search."""
-        classes = self.classes_
-        if classes.dtype.kind not in "iub" or not len(classes) or self._label_binarizer.y_type_ not in (
-            "binary", "multiclass"
-        ):
-            return False
-        idx = np.searchsorted(classes, y)
-        np.minimum(idx, len(classes) - 1, out=idx)
-        return bool(np.array_equal(classes[idx], y))
-
-    def _encode_targets(self, y):
-        """Validation labels ``y_val`` encoded as ``_validate_fit_data`` encodes ``y`` (class codes for multiclass,
-        indicator columns otherwise), without changing the fitted classes."""
-        lb = self._label_binarizer
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1 and lb.y_type_ != "multilabel-indicator":
-            y = y.ravel()
-        if lb.y_type_ == "multilabel-indicator":
-            if y.ndim != 2 or y.shape[1] != len(self.classes_):
-                raise ValueError(f"y_val must be an indicator matrix with {len(self.classes_)} columns, as y; got shape {y.shape}.")
-        else:
-            unseen = np.setdiff1d(unique_labels(y), self.classes_)
-            if len(unseen):
-                raise ValueError(
-                    f"y_val has labels not seen in y: {unseen.tolist()}; the model knows {self.classes_.tolist()}."
-                )
-            if lb.y_type_ == "multiclass":
-                return np.ascontiguousarray(np.searchsorted(self.classes_, y), dtype=np.intp)
-        return np.ascontiguousarray(lb.transform(y), dtype=self._np_dtype)
-
-    def _decode_targets(self, Y):
-        """Encoded targets back to labels, as ``predict`` returns them."""
-        if Y.ndim == 1:
-            return self.classes_[Y]
-        return self._label_binarizer.inverse_transform(Y.ravel() if Y.shape[1] == 1 else Y)
-
-    def _output_activation(self):
-        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
-
-    def _n_logits(self):
-        return len(self.classes_)
-
-    def _validation_score(self, logits, Y, sample_weight):
-        """Accuracy (subset accuracy for multi-label) of the logits against encoded targets."""
-        if Y.ndim == 1:
-            correct = np.argmax(logits, axis=1) == Y
-        else:
-            correct = np.all((logits > 0) == (Y > 0.5), axis=1)
-        return float(np.average(correct, weights=sample_weight))
-
-    def _proba(self, X):
-        """float64 probabilities (softmax rows, or independent logistic outputs) through the loss's output link.
-        An infinite logit (an input so large that the network overflows) keeps its limit probability; a NaN logit
-        (inf - inf inside the network) has no limit and raises."""
-        net = self._network()
-        p, nan_row = net.loss.output_checked(net.logits(self._check_input(X)))
-        if nan_row >= 0:
-            n_nan = int(np.isnan(p).any(axis=1).sum())
-            raise ValueError(
-                f"{type(self).__name__}: the network output is NaN for {n_nan} sample(s) (first: row {nan_row}), "
-                f"whose features are too large for dtype={np.dtype(self._np_dtype).name}; scale the inputs as "
-                "during fit (e.g. StandardScaler) or use dtype='float64'."
-            )
-        return p
-
-    def predict(self, X):
-        """Predicted classes: ``(n_samples,)``, or the indicator matrix ``(n_samples, n_labels)`` for
-        multi-label targets."""
-        self._check_fitted()
-        p = self._proba(X)
-        if self.n_outputs_ == 1:
-            p = p.ravel()
-        return self._label_binarizer.inverse_transform(p)
-
-    def predict_proba(self, X):
-        """Class probabilities ``(n_samples, n_classes)`` in float64, ordered as ``classes_`` (binary: the
-        columns ``[1 - p, p]``; multi-label: independent per-label probabilities, rows need not sum to 1)."""
-        self._check_fitted()
-        p = self._proba(X)
-        if self.n_outputs_ == 1:
-            p = p.ravel()
-            return np.vstack([1 - p, p]).T
-        return p
-
-    def predict_log_proba(self, X):
-        """``log(predict_proba(X))`` exactly (scikit-learn's contract), ``-inf`` where a probability underflows
-        to 0, without a divide-by-zero warning."""
-        p = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            return np.log(p, out=p)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
-        """Fit to ``X (n_samples, n_features)`` (dense or CSR/CSC) and labels ``y`` (``(n_samples,)`` or a
-        multi-label indicator matrix), optionally with ``sample_weight (n_samples,)``. With
-        ``early_stopping=True``, ``X_val``, ``y_val`` (and ``sample_weight_val``) are the validation set, in place
-        of the ``validation_fraction`` split."""
-        validation = None if X_val is None and y_val is None and sample_weight_val is None else (
-            X_val, y_val, sample_weight_val)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False, validation=validation)
-
-    @available_if(_stochastic)
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch over ``(X, y)``, keeping the optimizer state; ``classes`` (all labels) is required on the
-        first call and a batch may contain any subset of them."""
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        tags.input_tags.sparse = True
-        return tags
-
-
-# ---------------------------------------------------------------------------------------------- regressor head
-class NeuralNetRegressorHead(RegressorMixin, BaseNeuralNetwork):
-    """Regression on top of ``BaseNeuralNetwork``: ``loss='squared_error'``, ``'absolute_error'`` or ``'huber'``
-    (threshold ``huber_delta``), all with identity output, or ``'poisson'`` (log link, ``out_activation_ = 'exp'``);
-    single or multiple outputs."""
-
-    _head_constraints = {
-        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "huber"})],
-        "huber_delta": [Interval(numbers.Real, 0, None, closed="neither")],
-    }
-
-    def _make_loss(self):
-        if self.loss == "huber":
-            return HuberLoss(float(self.huber_delta))
-        return LOSSES[self.loss]()
-
-    def _validate_fit_data(self, X, y, sample_weight, incremental, first_pass, classes):
-        dtype = self._np_dtype
-        X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True, dtype=dtype, order="C",
-            reset=first_pass,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if self.loss == "poisson" and np.any(y < 0):
-            raise ValueError("loss='poisson' requires non-negative targets y (counts or rates); got negative values.")
-        if sample_weight is not None:
-            sample_weight = self._validate_sample_weight(sample_weight, X)
-        Y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=dtype)
-        if not first_pass and Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {Y.shape[1]} outputs, the model was fitted with {self.n_outputs_}.")
-        return X, Y, sample_weight, None
-
-    def _encode_targets(self, y):
-        """Validation targets ``y_val`` as ``(n_val, n_outputs)`` in the model's dtype."""
-        y = check_array(y, ensure_2d=False, dtype=self._np_dtype, input_name="y_val")
-        Y = np.ascontiguousarray(y.reshape(y.shape[0], -1))
-        if Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y_val has {Y.shape[1]} outputs, y has {self.n_outputs_}.")
-        if self.loss == "poisson" and np.any(Y < 0):
-            raise ValueError("loss='poisson' requires non-negative targets; y_val has negative values.")
-        return Y
-
-    def _decode_targets(self, Y):
-        return Y.ravel() if Y.shape[1] == 1 else Y
-
-    def _output_activation(self):
-        return "exp" if self.loss == "poisson" else "identity"
-
-    def _reported_loss_scale(self):
-        return 1.0 / self.n_outputs_ if self.loss == "squared_error" else 1.0
-
-    def _validation_score(self, logits, Y, sample_weight):
-        from sklearn.metrics import r2_score  # imported here: only early stopping needs it, and it costs ~0.1 s
-
-        return float(r2_score(Y, self._network().loss.output(logits), sample_weight=sample_weight))
-
-    def predict(self, X):
-        """Predictions ``(n_samples,)`` or ``(n_samples, n_outputs)``, float64."""
-        self._check_fitted()
-        net = self._network()
-        pred = net.loss.output(net.logits(self._check_input(X)))
-        return pred.ravel() if pred.shape[1] == 1 else pred
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
-        """Fit to ``X (n_samples, n_features)`` (dense or CSR/CSC) and targets ``y`` ``(n_samples,)`` or
-        ``(n_samples, n_outputs)``, optionally with ``sample_weight (n_samples,)``. With ``early_stopping=True``,
-        ``X_val``, ``y_val`` (and ``sample_weight_val``) are the validation set, in place of the
-        ``validation_fraction`` split."""
-        validation = None if X_val is None and y_val is None and sample_weight_val is None else (
-            X_val, y_val, sample_weight_val)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False, validation=validation)
-
-    @available_if(_stochastic)
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over ``(X, y)``, keeping the optimizer state."""
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        if self.loss == "poisson":
-            tags.target_tags.positive_only = True
-        return tags
+        return self._dense_layers()
 
 
 # ---------------------------------------------------------------------------------------------- the estimators
-class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
+class MLPClassifier(_MLPLayers, ClassifierBase):
     """Multi-layer perceptron classifier, a drop-in for ``sklearn.neural_network.MLPClassifier``.
 
     Minimises the (weighted) cross-entropy ``sum_i w_i l_i / sum_i w_i + 0.5 * alpha * sum ||W||^2 / sum_i w_i``
@@ -384,9 +70,9 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
     """
 
     _parameter_constraints = {
-        **BaseNeuralNetwork._parameter_constraints,
+        **TRAINING_CONSTRAINTS,
         **_MLPLayers._arch_constraints,
-        **NeuralNetClassifierHead._head_constraints,
+        **ClassifierBase._target_constraints,
     }
 
     def __init__(
@@ -455,7 +141,7 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
         self.fused = fused
 
 
-class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
+class MLPRegressor(_MLPLayers, RegressorBase):
     """Multi-layer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
 
     ``loss='squared_error'`` minimises ``0.5 * sum_k (f_k(x) - y_k)^2`` per sample (the reported ``loss_`` and
@@ -471,9 +157,9 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
     """
 
     _parameter_constraints = {
-        **BaseNeuralNetwork._parameter_constraints,
+        **TRAINING_CONSTRAINTS,
         **_MLPLayers._arch_constraints,
-        **NeuralNetRegressorHead._head_constraints,
+        **RegressorBase._target_constraints,
     }
 
     def __init__(

@@ -16,16 +16,15 @@ unbuilt layer templates (a few numbers each: sizes, kernel shapes, rates), like 
 object; they hold no arrays, no network and no compiled code.
 """
 import copy
-import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
-from .base import BaseNeuralNetwork
+from ..layers import Activation, Dense, Dropout, Layer, ReLU
+from .classifier import ClassifierBase
+from .params import TRAINING_CONSTRAINTS
+from .regressor import RegressorBase
 from .shapes import ShapedInput
 from .stack import LayerStack
-from .mlp import NeuralNetClassifierHead, NeuralNetRegressorHead
-from ..layers import Activation, Dense, Dropout, Layer, ReLU
 
 
 class _TemplateStack(LayerStack, ShapedInput):
@@ -35,7 +34,6 @@ class _TemplateStack(LayerStack, ShapedInput):
     _arch_constraints = {
         "layers": [list, tuple, None],
         "input_shape": ["array-like", None],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
     }
 
     _X_shape_hint = "(n_samples, n_features) rows, or (n_samples, *input_shape) arrays such as (n_samples, C, H, W)"
@@ -61,7 +59,7 @@ class _TemplateStack(LayerStack, ShapedInput):
                 )
         return list(self.layers)
 
-    def _hidden_sizes_check(self):
+    def _check_architecture(self):
         self._templates()  # runs first in every fit: bad stacks fail before any work
 
     def _uses_dropout(self):
@@ -90,7 +88,7 @@ class _TemplateStack(LayerStack, ShapedInput):
         return self._hidden_origins()[index]
 
 
-class NeuralNetClassifier(_TemplateStack, NeuralNetClassifierHead):
+class NeuralNetClassifier(_TemplateStack, ClassifierBase):
     """Neural-network classifier over any stack of fastnn layers.
 
     ``NeuralNetClassifier(layers=[Conv2D(16, 3, padding='same'), BatchNorm(), ReLU(), MaxPool2D(2), Flatten()],
@@ -126,9 +124,9 @@ class NeuralNetClassifier(_TemplateStack, NeuralNetClassifierHead):
     """
 
     _parameter_constraints = {
-        **BaseNeuralNetwork._parameter_constraints,
+        **TRAINING_CONSTRAINTS,
         **_TemplateStack._arch_constraints,
-        **NeuralNetClassifierHead._head_constraints,
+        **ClassifierBase._target_constraints,
     }
 
     def __init__(
@@ -197,7 +195,7 @@ class NeuralNetClassifier(_TemplateStack, NeuralNetClassifierHead):
         self.fused = fused
 
 
-class NeuralNetRegressor(_TemplateStack, NeuralNetRegressorHead):
+class NeuralNetRegressor(_TemplateStack, RegressorBase):
     """Neural-network regressor over any stack of fastnn layers: ``layers`` followed by ``Dense(n_outputs)``.
 
     ``loss``: ``'squared_error'`` (default), ``'absolute_error'``, ``'huber'`` (threshold ``huber_delta``, in the
@@ -208,9 +206,9 @@ class NeuralNetRegressor(_TemplateStack, NeuralNetRegressorHead):
     """
 
     _parameter_constraints = {
-        **BaseNeuralNetwork._parameter_constraints,
+        **TRAINING_CONSTRAINTS,
         **_TemplateStack._arch_constraints,
-        **NeuralNetRegressorHead._head_constraints,
+        **RegressorBase._target_constraints,
     }
 
     def __init__(

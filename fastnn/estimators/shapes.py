@@ -9,8 +9,8 @@ import numpy as np
 
 
 class ShapedInput:
-    """Mixin; subclasses set ``_declared_ndim`` (None: any number of sample dimensions) and
-    ``_default_input_shape``."""
+    """Mixin implementing the estimator's ``_fit_rows``/``_prediction_rows``/``_input_shape`` hooks; subclasses set
+    ``_declared_ndim`` (None: any number of sample dimensions) and ``_default_input_shape``."""
 
     #: Number of dimensions ``input_shape`` must have (None: any).
     _declared_ndim = None
@@ -29,22 +29,22 @@ class ShapedInput:
             return np.reshape(X, (X.shape[0], -1)), tuple(int(d) for d in X.shape[1:])
         return X, None
 
-    def _fit_impl(self, X, y, sample_weight, incremental, classes, validation=None):
-        # Runs inside the fit's snapshot, so a failed fit also restores ``input_shape_``.
+    def _fit_rows(self, X, first_pass):
+        """``X`` as rows; a first fit fixes ``input_shape_`` (inside the fit's snapshot, so a failed fit restores
+        it), a later one checks that images keep that shape."""
         X, image = self._as_rows(X)
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         if first_pass:
             shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
             self.input_shape_ = self._resolve_shape(image, shape)
         elif image is not None and image != self.input_shape_:
             raise self._shape_mismatch(image)
-        return super()._fit_impl(X, y, sample_weight, incremental, classes, validation)
+        return X
 
-    def _check_input(self, X):
+    def _prediction_rows(self, X):
         X, image = self._as_rows(X)
         if image is not None and hasattr(self, "input_shape_") and image != self.input_shape_:
             raise self._shape_mismatch(image)
-        return super()._check_input(X)
+        return X
 
     def _shape_mismatch(self, image):
         return ValueError(f"X has {self._sample_word} of shape {image}; this model was fitted on {self.input_shape_}.")

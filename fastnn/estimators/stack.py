@@ -5,6 +5,8 @@ layer that cannot take its input.
 ``LayerStack`` is the mixin ``MLPClassifier``/``MLPRegressor`` (``hidden_layer_sizes``), ``CNNClassifier``
 (``conv_layers``) and ``NeuralNetClassifier``/``NeuralNetRegressor`` (``layers``) share; each supplies only
 ``_hidden_layers(input_shape) -> list[Layer]`` (fresh, unbuilt layers) and, optionally, ``_output_layer``.
+``DenseLayers`` is the presets' dense part (``hidden_layer_sizes``, ``activation``), which the MLPs are and the CNN
+ends with.
 
 Initialisation (``init_from_random_state``): the ``numpy.random.RandomState`` of ``random_state`` is drawn layer by
 layer, in stack order, weights before biases:
@@ -19,9 +21,12 @@ layer, in stack order, weights before biases:
 So a given ``random_state`` gives scikit-learn's initial MLP weights, and the presets equal the corresponding
 ``NeuralNet*`` stacks bit for bit.
 """
-import numpy as np
+import numbers
 
-from ..layers import AvgPool2D, BatchNorm, Conv2D, Dense, GlobalAvgPool2D, MaxPool2D
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..layers import ACTIVATIONS, AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, GlobalAvgPool2D, MaxPool2D
 
 #: What each layer family takes per sample, and how to give it that (for the build error).
 _EXPECTS = {
@@ -90,3 +95,45 @@ class LayerStack:
 
     def _init_params(self, net, rs):
         init_from_random_state(net, rs)
+
+    def _uses_dropout(self):
+        return bool(self.dropout)
+
+
+def check_hidden_sizes(sizes):
+    """``hidden_layer_sizes`` as a list of positive ints (an int is one layer), else a ``ValueError`` with the fix."""
+    sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+    if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
+        raise ValueError(
+            f"hidden_layer_sizes must be > 0 integers (one width per hidden layer), got {sizes}; pass e.g. "
+            "(100,) or (64, 32), or () for no hidden layer."
+        )
+    return [int(s) for s in sizes]
+
+
+class DenseLayers(LayerStack):
+    """The presets' dense part: ``[Dense(h), activation, (Dropout)]`` per width in ``hidden_layer_sizes`` and the
+    output ``Dense``, initialised as scikit-learn's MLP (Glorot uniform on weights *and* biases, ``f = 2`` for
+    logistic units and 6 otherwise)."""
+
+    _arch_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu", "leaky_relu"})],
+    }
+
+    def _check_architecture(self):
+        check_hidden_sizes(self.hidden_layer_sizes)
+
+    def _dense_init(self):
+        return "glorot_logistic" if self.activation == "logistic" else "glorot"
+
+    def _dense_layers(self):
+        layers = []
+        for size in check_hidden_sizes(self.hidden_layer_sizes):
+            layers += [Dense(size, init=self._dense_init()), ACTIVATIONS[self.activation]()]
+            if self.dropout:
+                layers.append(Dropout(self.dropout))
+        return layers
+
+    def _output_layer(self, n_outputs):
+        return Dense(n_outputs, init=self._dense_init())

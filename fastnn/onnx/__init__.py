@@ -50,7 +50,7 @@ DEFAULT_OPSET = min(skl2onnx.get_latest_tested_opset_version(), onnx.defs.onnx_o
 
 def register_estimator(cls):
     """Register skl2onnx's shape calculator and converter for a fastnn estimator class (a classifier or a
-    regressor whose fitted instances have ``_network()`` and ``out_activation_``); returns ``cls``."""
+    regressor whose fitted instances have ``network_`` and ``out_activation_``); returns ``cls``."""
     alias = f"Fastnn{cls.__name__}"
     if issubclass(cls, ClassifierMixin):
         skl2onnx.update_registered_converter(
@@ -67,7 +67,7 @@ def _fastnn_estimators():
     """Every estimator class ``fastnn`` exports (built on the shared network machinery)."""
     return [
         obj for obj in vars(estimators).values()
-        if isinstance(obj, type) and issubclass(obj, BaseEstimator) and hasattr(obj, "_network")
+        if isinstance(obj, type) and issubclass(obj, BaseEstimator) and hasattr(obj, "network_")
         and issubclass(obj, (ClassifierMixin, RegressorMixin))
     ]
 

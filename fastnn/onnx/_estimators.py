@@ -1,6 +1,6 @@
 """skl2onnx shape calculators and converters for fastnn's estimators.
 
-Any fitted fastnn estimator exposes its network as ``est._network()`` (a ``Sequential``) and its output link as
+Any fitted fastnn estimator exposes its network as ``est.network_`` (a ``Sequential``) and its output link as
 ``est.out_activation_``; the graph is the network's layer list (``_layers.network_nodes``) followed by a head:
 
 * classifiers (outputs ``label``, ``probabilities``):
@@ -43,7 +43,7 @@ def _check(operator, n_outputs):
     check_input_and_output_numbers(operator, input_count_range=1, output_count_range=n_outputs)
     check_input_and_output_types(operator, good_input_types=[FloatTensorType, DoubleTensorType, Int64TensorType])
     model = operator.raw_operator
-    check_layers(model._network().layers, f"{type(model).__name__}'s network")
+    check_layers(model.network_.layers, f"{type(model).__name__}'s network")
 
 
 def _graph(scope, operator, container):
@@ -78,7 +78,7 @@ def _float_output(graph, operator, x, index):
 
 
 def _logits(graph, model, x):
-    return network_nodes(graph, model._network(), x, f"{type(model).__name__}'s network")
+    return network_nodes(graph, model.network_, x, f"{type(model).__name__}'s network")
 
 
 # ---------------------------------------------------------------------------------------------- classifiers

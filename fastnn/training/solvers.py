@@ -24,6 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.optimize import _check_optimize_result
 
 from .scoring import ValidationSet
+from .solver_registry import epoch_schedule, make_optimizer
 
 #: Rows densified at a time when X is sparse (L-BFGS).
 SPARSE_CHUNK = 2048
@@ -130,9 +131,9 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental, eve
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     if not incremental or getattr(est, "_optimizer", None) is None:
-        est._optimizer = est._make_optimizer(float(est.learning_rate_init))
+        est._optimizer = make_optimizer(est, float(est.learning_rate_init))
     optimizer = net.optimizer = est._optimizer
-    schedule = est._epoch_schedule()
+    schedule = epoch_schedule(est)
     early_stopping = est.early_stopping
     if early_stopping and validation is None:
         train_idx, val_idx = _validation_split(est, X.shape[0], stratify, rs)
