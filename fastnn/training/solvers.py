@@ -23,6 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.optimize import _check_optimize_result
 
+from .interrupt import EpochStart, warn_interrupted
 from .scoring import ValidationSet
 from .solver_registry import epoch_schedule, make_optimizer
 
@@ -48,11 +49,9 @@ def fit_lbfgs(est, net, X, Y, sample_weight, events):
     flat = net.flat_params
     chunk = SPARSE_CHUNK if sp.issparse(X) else n
     alpha = float(est.alpha)
-    iterations = _LbfgsIterations(est, events, flat.astype(np.float64)) if events else None
+    iterations = _LbfgsIterations(est, events, flat.astype(np.float64))
 
-    def objective(x):
-        if iterations is not None:
-            iterations.evaluating()
+    def loss_and_grad(x):
         flat[...] = x
         grad64 = np.zeros(flat.shape, np.float64)  # fresh: scipy keeps the returned gradient
         loss = 0.0
@@ -74,25 +73,37 @@ def fit_lbfgs(est, net, X, Y, sample_weight, events):
             grad64 += frac * net.flat_grads
         return loss, grad64
 
-    opt_res = scipy.optimize.minimize(
-        objective,
-        flat.astype(np.float64),
-        method="L-BFGS-B",
-        jac=True,
-        options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol, **_lbfgs_print_option(est.verbose)},
-        callback=iterations,
-    )
-    if iterations is not None:
+    def objective(x):
+        iterations.evaluating()
+        return loss_and_grad(x)
+
+    try:
+        opt_res = scipy.optimize.minimize(
+            objective,
+            flat.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol,
+                     **_lbfgs_print_option(est.verbose)},
+            callback=iterations,
+        )
+    except KeyboardInterrupt:  # keep the last completed iterate (fastnn.training.interrupt)
         iterations.finish()
-    if iterations is not None and iterations.stopped:
-        est.n_iter_ = int(opt_res.nit)  # stopped by a callback: not a convergence failure
+        est.n_iter_ = iterations.done
+        fun, _ = loss_and_grad(iterations.x)
+        warn_interrupted()
     else:
-        est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
-    if not np.isfinite(opt_res.fun):
+        iterations.finish()
+        if iterations.stopped:
+            est.n_iter_ = int(opt_res.nit)  # stopped by a callback: not a convergence failure
+        else:
+            est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+        fun = opt_res.fun
+        flat[...] = opt_res.x
+    if not np.isfinite(fun):
         raise NonFiniteError("the L-BFGS objective became non-finite")
-    flat[...] = opt_res.x
     penalty = net.penalty(alpha / total_w)
-    est.loss_ = float((opt_res.fun - penalty) * est._reported_loss_scale() + penalty)
+    est.loss_ = float((fun - penalty) * est._reported_loss_scale() + penalty)
 
 
 class _LbfgsIterations:
@@ -108,21 +119,23 @@ class _LbfgsIterations:
     def evaluating(self):
         if not self.open:
             self.open = True
-            self.events.epoch_begin(self.est, self.x)
+            if self.events:
+                self.events.epoch_begin(self.est, self.x)
 
     def __call__(self, intermediate_result):
         self.x = np.array(intermediate_result.x)
         self.open = False
         self.done += 1
         self.est.n_iter_ = self.done
-        if self.events.epoch_end(self.est, self.x):
+        if self.events and self.events.epoch_end(self.est, self.x):
             self.stopped = True
             raise StopIteration
 
     def finish(self):
         if self.open:
             self.open = False
-            self.events.epoch_end(self.est, self.x)
+            if self.events:
+                self.events.epoch_end(self.est, self.x)
 
 
 # ---------------------------------------------------------------------------------------------- mini-batch epochs
@@ -155,60 +168,66 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental, eve
     order = np.arange(n_samples)
     say = events.write if events else print
     est.n_iter_ = 0
-    for epoch in range(epochs):
-        if events:
-            events.epoch_begin(est, net.flat_params)
-        if est.shuffle:
-            # scikit-learn's ``shuffle(sample_idx, random_state=rs)``: the same draws, the same order.
-            perm = np.arange(n_samples)
-            rs.shuffle(perm)
-            order = order[perm]
-        lr = float(optimizer.lr)
-        total, _, status = net.train_epoch(
-            X, Y, sample_weight, order, batch_size, alpha, scale, steps_left=(epochs - epoch) * batches
-        )
-        if status:
-            raise NonFiniteError(
-                f"the training loss became non-finite (inf or NaN) at iteration {est.n_iter_ + 1}, mini-batch {status}"
+    epoch_start = EpochStart(est, net, optimizer)
+    try:
+        for epoch in range(epochs):
+            epoch_start.save()
+            if events:
+                events.epoch_begin(est, net.flat_params)
+            if est.shuffle:
+                # scikit-learn's ``shuffle(sample_idx, random_state=rs)``: the same draws, the same order.
+                perm = np.arange(n_samples)
+                rs.shuffle(perm)
+                order = order[perm]
+            lr = float(optimizer.lr)
+            total, _, status = net.train_epoch(
+                X, Y, sample_weight, order, batch_size, alpha, scale, steps_left=(epochs - epoch) * batches
             )
-        est.n_iter_ += 1
-        est.loss_ = total / n_samples
-        # A last step that overflows the weights while its loss (computed before the update) was finite.
-        if not np.isfinite(net.flat_params).all():
-            raise NonFiniteError(f"the parameter weights became non-finite (inf or NaN) at iteration {est.n_iter_}")
-        est.t_ += n_samples
-        est.loss_curve_.append(est.loss_)
-        est.learning_rate_curve_.append(lr)
-        if est.verbose:
-            say("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
-        if early_stopping:
-            _update_validation(est, net, validation, say)
-        else:
-            _update_training_loss(est)
-        schedule.epoch_ends(optimizer, est.t_, len(est.loss_curve_))
-        stop = False
-        if est._no_improvement_count > est.n_iter_no_change:
-            if early_stopping:
-                msg = "Validation score did not improve more than tol=%f for %d consecutive epochs." % (
-                    est.tol, est.n_iter_no_change)
-            else:
-                msg = "Training loss did not improve more than tol=%f for %d consecutive epochs." % (
-                    est.tol, est.n_iter_no_change)
-            stop, what = schedule.no_improvement(optimizer)
+            if status:
+                raise NonFiniteError(
+                    f"the training loss became non-finite (inf or NaN) at iteration {est.n_iter_ + 1}, mini-batch {status}"
+                )
+            est.n_iter_ += 1
+            est.loss_ = total / n_samples
+            # A last step that overflows the weights while its loss (computed before the update) was finite.
+            if not np.isfinite(net.flat_params).all():
+                raise NonFiniteError(f"the parameter weights became non-finite (inf or NaN) at iteration {est.n_iter_}")
+            est.t_ += n_samples
+            est.loss_curve_.append(est.loss_)
+            est.learning_rate_curve_.append(lr)
             if est.verbose:
-                say(f"{msg} {what}")
-            if not stop:
-                est._no_improvement_count = 0
-        if events and events.epoch_end(est, net.flat_params):
-            stop = True  # a callback asked: a clean stop, not a convergence failure
-        if stop:
-            break
-        if not incremental and est.n_iter_ == est.max_iter:
-            warnings.warn(
-                "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization hasn't converged yet."
-                % est.max_iter,
-                ConvergenceWarning,
-            )
+                say("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+            if early_stopping:
+                _update_validation(est, net, validation, say)
+            else:
+                _update_training_loss(est)
+            schedule.epoch_ends(optimizer, est.t_, len(est.loss_curve_))
+            stop = False
+            if est._no_improvement_count > est.n_iter_no_change:
+                if early_stopping:
+                    msg = "Validation score did not improve more than tol=%f for %d consecutive epochs." % (
+                        est.tol, est.n_iter_no_change)
+                else:
+                    msg = "Training loss did not improve more than tol=%f for %d consecutive epochs." % (
+                        est.tol, est.n_iter_no_change)
+                stop, what = schedule.no_improvement(optimizer)
+                if est.verbose:
+                    say(f"{msg} {what}")
+                if not stop:
+                    est._no_improvement_count = 0
+            if events and events.epoch_end(est, net.flat_params):
+                stop = True  # a callback asked: a clean stop, not a convergence failure
+            if stop:
+                break
+            if not incremental and est.n_iter_ == est.max_iter:
+                warnings.warn(
+                    "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization hasn't converged yet."
+                    % est.max_iter,
+                    ConvergenceWarning,
+                )
+    except KeyboardInterrupt:
+        epoch_start.restore()
+        warn_interrupted()
     if early_stopping:
         net.set_state(est._best_params)
         best_state = getattr(est, "_best_state", None)
