@@ -3,6 +3,7 @@ import numpy as np
 
 from ..kernels import conv as _conv
 from .base import Layer, _image_shape, _pair
+from .init import uniform_bounds
 
 
 class Conv2D(Layer):
@@ -20,8 +21,8 @@ class Conv2D(Layer):
     a pair ``(ph, pw)``, or ``"same"`` for odd kernels, meaning ``p = (k - 1) // 2``, so that ``H' = H`` at
     stride 1 (and ``ceil(H / s)`` at stride s).
 
-    Initialisation: He-uniform (He et al. 2015, for ReLU networks), ``W ~ U(-r, r)`` with
-    ``r = sqrt(6 / fan_in)``, ``fan_in = C * kh * kw``; zero bias. ``W`` is L2-penalised: ``backward(dout, l2)``
+    Initialisation: ``"he"`` of ``fastnn.layers.init`` (``W ~ U(-r, r)``, ``r = sqrt(6 / fan_in)``,
+    ``fan_in = C * kh * kw``; zero bias). ``W`` is L2-penalised: ``backward(dout, l2)``
     adds ``l2 * W`` to dW. Inference (``training=False``) processes large batches in chunks so that the im2col
     matrix stays below ``max_cols`` elements.
     """
@@ -57,13 +58,17 @@ class Conv2D(Layer):
                 f"Conv2D: a {kh}x{kw} kernel with padding {self.padding} does not fit a {H}x{W} input "
                 f"(output would be {Ho}x{Wo}); use a smaller kernel or more padding."
             )
-        bound = np.sqrt(6.0 / (C * kh * kw))
+        bound, _ = uniform_bounds("he", C * kh * kw, self.filters)
         W_ = rng.uniform(-bound, bound, (self.filters, C, kh, kw)).astype(self.dtype)
         b = np.zeros(self.filters, self.dtype)
         self.params, self.grads, self.penalized = [W_, b], [np.zeros_like(W_), np.zeros_like(b)], [True, False]
         self._bound()
         self._K, self._P = C * kh * kw, Ho * Wo
         return (self.filters, Ho, Wo)
+
+    def init_bounds(self):
+        """``(r_W, r_b)`` of this layer's initialisation rule (``fastnn.layers.init``); needs ``build``."""
+        return uniform_bounds("he", self._K, self.filters)
 
     def _bound(self):
         self.W, self.b = self.params

@@ -22,7 +22,7 @@ from ..kernels import softmax as _softmax
 from ..layers import BatchNorm, kernel_array
 from ..optimizers import Adam
 
-#: Rows densified at a time when X is sparse.
+#: Rows densified at a time when X is sparse (here for inference; the L-BFGS solver chunks its objective alike).
 SPARSE_CHUNK = 2048
 
 

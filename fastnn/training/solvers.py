@@ -23,10 +23,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.optimize import _check_optimize_result
 
+from ..network.sequential import SPARSE_CHUNK
 from .scoring import ValidationSet
-
-#: Rows densified at a time when X is sparse (L-BFGS).
-SPARSE_CHUNK = 2048
 
 
 class NonFiniteError(ArithmeticError):
