@@ -75,7 +75,7 @@ class Conv2D(Layer):
         self.dW, self.db = self.grads
 
     @property
-    def _fast(self):
+    def _stride1(self):
         """Whether the stride-1 chunked kernels apply."""
         return self.stride == (1, 1)
 
@@ -112,7 +112,7 @@ class Conv2D(Layer):
         return xpad
 
     def _forward_chunk(self, x, out, training):
-        if self._fast:
+        if self._stride1:
             return self._forward_s1(x, out, training)
         N, K, P, F = x.shape[0], self._K, self._P, self.filters
         cols = self._out("cols", N, (K * P,), training).reshape(K, N * P)
@@ -135,7 +135,7 @@ class Conv2D(Layer):
         cols = self._cached("_cols")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         N, K, P, F = dout.shape[0], self._K, self._P, self.filters
-        if self._fast:
+        if self._stride1:
             C, H, W, L, P1, nc = self._s1_geometry(N)
             cols1, doutp = self._chunk_buffers(("cols1", "gemm1"), (K * nc * P1, F * nc * P1), True)
             if self.input_grad:
