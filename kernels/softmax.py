@@ -37,11 +37,20 @@ def weight_total(w):
 
 
 @jit(inline="always")
-def _inverse_total(w, n):
-    """1 / sum(w), or 1 / n for an empty ``w``."""
+def inverse_total(w, n):
+    """1 / sum(w), or 1 / n for an empty ``w``: the factor of a weighted mean over ``n`` rows."""
     if w.shape[0] == 0:
         return 1.0 / n
     return 1.0 / weight_total(w)
+
+
+@jit(inline="always")
+def row_weight(w, i, inv_total, z):
+    """Row ``i``'s share of a weighted mean: ``(w_i, w_i / sum(w))``, the first in float64 (1 for an empty ``w``)
+    to weigh the row's loss, the second in ``z``'s dtype to scale its gradient. A loss kernel sums ``w_i * l_i``
+    and returns that sum times ``inv_total = inverse_total(w, N)``."""
+    wi = 1.0 if w.shape[0] == 0 else np.float64(w[i])
+    return wi, z.dtype.type(wi * inv_total)
 
 
 @jit
@@ -52,12 +61,11 @@ def softmax_cross_entropy(z, Y, w, dz):
     for one-hot rows.
     """
     N, K = z.shape
-    inv_total = _inverse_total(w, N)
+    inv_total = inverse_total(w, N)
     loss = 0.0
     for i in range(N):
         lse = _row_lse(z, i)
-        wi = 1.0 if w.shape[0] == 0 else np.float64(w[i])
-        scale = z.dtype.type(wi * inv_total)
+        wi, scale = row_weight(w, i, inv_total, z)
         ysum = z.dtype.type(0)
         row = 0.0
         for k in range(K):
@@ -76,12 +84,11 @@ def softmax_cross_entropy_labels(z, labels, w, dz):
     ``l_i = lse(z_i) - z_i[labels_i]``; ``dz = (p - onehot(labels)) w_i / sum(w)``.
     """
     N, K = z.shape
-    inv_total = _inverse_total(w, N)
+    inv_total = inverse_total(w, N)
     loss = 0.0
     for i in range(N):
         lse = _row_lse(z, i)
-        wi = 1.0 if w.shape[0] == 0 else np.float64(w[i])
-        scale = z.dtype.type(wi * inv_total)
+        wi, scale = row_weight(w, i, inv_total, z)
         c = labels[i]
         loss += wi * np.float64(lse - z[i, c])
         for k in range(K):
@@ -97,13 +104,12 @@ def sigmoid_cross_entropy(z, Y, w, dz):
     ``l_ik = max(z, 0) - z y + log1p(exp(-|z|))``; ``dz_ik = (sigmoid(z_ik) - Y_ik) w_i / sum(w)``.
     """
     N, K = z.shape
-    inv_total = _inverse_total(w, N)
+    inv_total = inverse_total(w, N)
     zero = z.dtype.type(0)
     one = z.dtype.type(1)
     loss = 0.0
     for i in range(N):
-        wi = 1.0 if w.shape[0] == 0 else np.float64(w[i])
-        scale = z.dtype.type(wi * inv_total)
+        wi, scale = row_weight(w, i, inv_total, z)
         row = 0.0
         for k in range(K):
             zk = z[i, k]

@@ -3,6 +3,7 @@ import numpy as np
 
 from ..kernels import conv as _conv
 from .base import Layer, _image_shape, _pair
+from .init import uniform_bounds
 
 
 class Conv2D(Layer):
@@ -20,8 +21,8 @@ class Conv2D(Layer):
     a pair ``(ph, pw)``, or ``"same"`` for odd kernels, meaning ``p = (k - 1) // 2``, so that ``H' = H`` at
     stride 1 (and ``ceil(H / s)`` at stride s).
 
-    Initialisation: He-uniform (He et al. 2015, for ReLU networks), ``W ~ U(-r, r)`` with
-    ``r = sqrt(6 / fan_in)``, ``fan_in = C * kh * kw``; zero bias. ``W`` is L2-penalised: ``backward(dout, l2)``
+    Initialisation: ``"he"`` of ``fastnn.layers.init`` (``W ~ U(-r, r)``, ``r = sqrt(6 / fan_in)``,
+    ``fan_in = C * kh * kw``; zero bias). ``W`` is L2-penalised: ``backward(dout, l2)``
     adds ``l2 * W`` to dW. Inference (``training=False``) processes large batches in chunks so that the im2col
     matrix stays below ``max_cols`` elements.
     """
@@ -57,7 +58,7 @@ class Conv2D(Layer):
                 f"Conv2D: a {kh}x{kw} kernel with padding {self.padding} does not fit a {H}x{W} input "
                 f"(output would be {Ho}x{Wo}); use a smaller kernel or more padding."
             )
-        bound = np.sqrt(6.0 / (C * kh * kw))
+        bound, _ = uniform_bounds("he", C * kh * kw, self.filters)
         W_ = rng.uniform(-bound, bound, (self.filters, C, kh, kw)).astype(self.dtype)
         b = np.zeros(self.filters, self.dtype)
         self.params, self.grads, self.penalized = [W_, b], [np.zeros_like(W_), np.zeros_like(b)], [True, False]
@@ -65,12 +66,16 @@ class Conv2D(Layer):
         self._K, self._P = C * kh * kw, Ho * Wo
         return (self.filters, Ho, Wo)
 
+    def init_bounds(self):
+        """``(r_W, r_b)`` of this layer's initialisation rule (``fastnn.layers.init``); needs ``build``."""
+        return uniform_bounds("he", self._K, self.filters)
+
     def _bound(self):
         self.W, self.b = self.params
         self.dW, self.db = self.grads
 
     @property
-    def _fast(self):
+    def _stride1(self):
         """Whether the stride-1 chunked kernels apply."""
         return self.stride == (1, 1)
 
@@ -107,7 +112,7 @@ class Conv2D(Layer):
         return xpad
 
     def _forward_chunk(self, x, out, training):
-        if self._fast:
+        if self._stride1:
             return self._forward_s1(x, out, training)
         N, K, P, F = x.shape[0], self._K, self._P, self.filters
         cols = self._out("cols", N, (K * P,), training).reshape(K, N * P)
@@ -130,7 +135,7 @@ class Conv2D(Layer):
         cols = self._cached("_cols")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         N, K, P, F = dout.shape[0], self._K, self._P, self.filters
-        if self._fast:
+        if self._stride1:
             C, H, W, L, P1, nc = self._s1_geometry(N)
             cols1, doutp = self._chunk_buffers(("cols1", "gemm1"), (K * nc * P1, F * nc * P1), True)
             if self.input_grad:

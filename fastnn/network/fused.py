@@ -86,8 +86,8 @@ class FusedMLP:
 
     def _ready(self, kernel, args):
         """Whether ``kernel(*args)`` runs without compiling. Its argument types are fixed for this network (dtype,
-        loss, read-only views), so the signature is typed once (typing 23 arguments costs ~0.4 ms, as much as a
-        small epoch) and the cache's index file is read once."""
+        loss, read-only views), so the signature is typed once (typing the epoch kernel's two dozen arguments costs as
+        much as a small epoch) and the cache's index file is read once."""
         if kernel in self._ready_kernels:
             return True
         typed = self._typed.get(kernel)

@@ -19,7 +19,7 @@ _RECORD = ("loss_curve_", "learning_rate_curve_", "validation_scores_", "best_va
 
 def start_record(est, net):
     """Reset what the solver loops accumulate across ``partial_fit`` calls, for a first fit on ``net``."""
-    est._best_params = net.flat_params.copy()
+    est._best_params = net.copy_params()
     est._best_state = net.flat_state.copy()
     est._optimizer = None
     for attr in _RECORD:

@@ -23,12 +23,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.optimize import _check_optimize_result
 
+from ..network.sequential import SPARSE_CHUNK
 from .interrupt import EpochStart, warn_interrupted
 from .scoring import ValidationSet
 from .solver_registry import epoch_schedule, make_optimizer
-
-#: Rows densified at a time when X is sparse (L-BFGS).
-SPARSE_CHUNK = 2048
 
 
 class NonFiniteError(ArithmeticError):
@@ -229,7 +227,7 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental, eve
         epoch_start.restore()
         warn_interrupted()
     if early_stopping:
-        net.set_state(est._best_params)
+        net.load_params(est._best_params)
         best_state = getattr(est, "_best_state", None)
         if best_state is not None and best_state.shape == net.flat_state.shape:
             net.flat_state[...] = best_state  # BatchNorm's running statistics of the best epoch
