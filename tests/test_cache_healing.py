@@ -148,15 +148,19 @@ def test_cache_folder_removed_under_a_running_process_is_recreated(clean, tmp_pa
     assert _cache_file.inspect(out["folder"]) == [] and list(Path(out["folder"]).glob("*.nbi"))
 
 
-def test_cache_folder_made_read_only_under_a_running_process_fits_with_one_warning(clean, tmp_path):
+def test_cache_folder_made_read_only_under_a_running_process_fits_with_one_warning(clean, damaged, tmp_path):
+    """The cached kernels load; the one that must be compiled cannot be written: one warning, same predictions."""
     from test_reliability_concurrency import _chmod_tree, _without_write_permission
 
+    cache, folder = damaged
+    next(folder.glob("dense.dense_forward-*.nbi")).unlink()
     try:
-        out = _fit(tmp_path / "cache", mode="read-only", preexec_fn=_without_write_permission)
+        out = _fit(cache, mode="read-only", preexec_fn=_without_write_permission)
     finally:
         _chmod_tree(tmp_path, 0o755)
     assert out["proba"] == clean[1]["proba"]
     assert len(out["warnings"]) == 1 and "cannot be written" in out["warnings"][0], out["warnings"]
+    assert not list(folder.glob("dense.dense_forward-*.nbi"))
 
 
 def test_info_lists_the_entries_that_cannot_be_loaded(damaged):
