@@ -4,9 +4,9 @@ Nothing here imports from ``fastnn``; nothing is compiled at import (Numba compi
 on disk). Every kernel accepts float32 and float64 and keeps the array dtype in its arithmetic.
 """
 from . import activations, batchnorm, checks, conv, dense, dropout, global_pool, losses, mlp, optim, output, pool, softmax
-from ._jit import CacheFallbackWarning, jit
+from ._jit import CacheFallbackWarning, CacheRepairWarning, jit
 
 __all__ = [
     "activations", "batchnorm", "checks", "conv", "dense", "dropout", "global_pool", "losses", "mlp", "optim",
-    "output", "pool", "softmax", "jit", "CacheFallbackWarning",
+    "output", "pool", "softmax", "jit", "CacheFallbackWarning", "CacheRepairWarning",
 ]

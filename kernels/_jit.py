@@ -10,13 +10,20 @@ Caching. Compiled kernels never go inside the installed package (pip does not ow
 ``pip uninstall`` and break the next install). Each kernel gets fastnn's own cache, tried in this order:
 
 1. ``NUMBA_CACHE_DIR``, when set, as Numba documents;
-2. the per-user folder ``cache_root()``: ``platformdirs.user_cache_dir("fastnn")/<fastnn version>`` (on Linux
-   ``~/.cache/fastnn/0.1.0``), shared by all of the user's processes.
+2. the per-user folder ``cache_root()``: ``platformdirs.user_cache_dir("fastnn")/<fastnn version>/numba-<version>``
+   (on Linux ``~/.cache/fastnn/0.1.0/numba-0.61.0``), shared by all of the user's processes; one folder per Numba
+   version, so that two environments with different Numba releases do not overwrite each other's kernels.
 
 Only fastnn's dispatchers use this cache; process-wide Numba settings are left alone, so other Numba libraries in
 the same process keep caching where they always did. When ``NUMBA_CACHE_DIR`` is set but cannot be written, one
 ``CacheFallbackWarning`` names the folder used instead; when no folder at all is writable, the kernels run uncached
 with one warning.
+
+The cache heals itself: its files carry a checksum (``_cache_file``), and an entry that is damaged (cut short,
+overwritten), foreign (another Numba, another format) or half written is evicted when a load meets it, and the
+kernel is compiled and written again; the first such entry of a process gives one ``CacheRepairWarning`` naming the
+folder. A cache that cannot be written (read-only, removed meanwhile) leaves kernels compiled in memory, with at most
+that one warning.
 """
 import functools
 import os
@@ -26,9 +33,12 @@ from importlib import metadata
 import numba
 from numba.core import caching
 
+from ._cache_file import CheckedCacheFile, DamagedEntry
+
 OPTIONS = {"nogil": True, "error_model": "numpy", "fastmath": False}
 
 _warned = False
+_warned_repair = False
 
 # Numba 0.60 spells its locator classes with a leading underscore.
 _UserProvided = getattr(caching, "UserProvidedCacheLocator", None) or caching._UserProvidedCacheLocator
@@ -37,6 +47,17 @@ _SourceFileBacked = caching._SourceFileBackedLocatorMixin
 
 class CacheFallbackWarning(UserWarning):
     """Compiled kernels cannot be cached where they were asked to go; another location (or none) is used."""
+
+
+class CacheRepairWarning(UserWarning):
+    """An entry of the kernel cache could not be loaded or written; the kernel was compiled anew."""
+
+
+def _warn_repair_once(message):
+    global _warned_repair
+    if not _warned_repair:
+        _warned_repair = True
+        warnings.warn(message, CacheRepairWarning, stacklevel=2)
 
 
 def _warn_once(message):
@@ -58,7 +79,8 @@ def cache_root():
     """The per-user folder for fastnn's compiled kernels (``NUMBA_CACHE_DIR`` aside), found once per process."""
     import platformdirs  # imported here: only the first kernel decoration needs it
 
-    return os.path.join(platformdirs.user_cache_dir("fastnn", appauthor=False), _version())
+    user = platformdirs.user_cache_dir("fastnn", appauthor=False)
+    return os.path.join(user, _version(), f"numba-{numba.__version__}")
 
 
 class _UserFolderLocator(_SourceFileBacked, caching._CacheLocator):
@@ -78,9 +100,44 @@ class _KernelCacheImpl(caching.CompileResultCacheImpl):
 
 
 class KernelCache(caching.FunctionCache):
-    """Numba's per-function cache with fastnn's locations (``NUMBA_CACHE_DIR``, else the user folder)."""
+    """Numba's per-function cache with fastnn's locations (``NUMBA_CACHE_DIR``, else the user folder) and checked
+    files: a load that meets a bad entry evicts it and returns None, so that the dispatcher compiles and saves."""
 
     _impl_class = _KernelCacheImpl
+
+    def __init__(self, py_func):
+        super().__init__(py_func)
+        numba_file = self._cache_file
+        self._cache_file = CheckedCacheFile(self._cache_path, self._impl.filename_base, numba_file._source_stamp)
+
+    def load_overload(self, sig, target_context):
+        try:
+            return super().load_overload(sig, target_context)
+        except Exception as exc:  # noqa: BLE001  whatever a bad file makes pickle or Numba's rebuild raise
+            if isinstance(exc, DamagedEntry):
+                self._cache_file.evict(exc)
+                what = str(exc)
+            else:
+                what = f"{self._impl.filename_base}: {type(exc).__name__}: {exc}"
+            _warn_repair_once(
+                f"fastnn: an entry of the kernel cache in {self._cache_path} could not be loaded ({what}); it is "
+                "compiled and written again, as is any other bad entry this process meets (`python -m fastnn info` "
+                "lists them)."
+            )
+            return None
+
+    def save_overload(self, sig, data):
+        try:
+            super().save_overload(sig, data)
+        except OSError as exc:  # e.g. made read-only: the kernel stays compiled in this process
+            _warn_repair_once(
+                f"fastnn: compiled kernels cannot be written to the kernel cache in {self._cache_path} ({exc}); they "
+                "are compiled again in every process until it is writable."
+            )
+
+    def has(self, sig, codegen):
+        """Whether ``sig`` is listed in this kernel's (sound, fresh) index."""
+        return self._cache_file.has(self._index_key(sig, codegen))
 
 
 def _within(path, folder):
@@ -142,6 +199,4 @@ def is_cached(dispatcher, sig):
     """Whether ``sig`` is stored in the kernel cache, so that a call would load it instead of compiling (reads the
     cache's index file)."""
     cache = dispatcher._cache
-    if not isinstance(cache, KernelCache):
-        return False
-    return cache._index_key(sig, dispatcher.targetctx.codegen()) in cache._cache_file._load_index()
+    return isinstance(cache, KernelCache) and cache.has(sig, dispatcher.targetctx.codegen())

@@ -49,8 +49,13 @@ def _cache_lines():
     folder = cache_dir()
     if folder is None:
         return ["location: none writable, kernels run uncached (set NUMBA_CACHE_DIR)"]
+    from .kernels._cache_file import inspect
+
     files, size = _folder_size(folder)
-    return [f"location: {folder}", f"size: {files} files, {size / 2**20:.1f} MiB"]
+    bad = inspect(folder)
+    unusable = f"entries that cannot be loaded: {len(bad)}" + (" (compiled and written again when used)" if bad else "")
+    return [f"location: {folder}", f"size: {files} files, {size / 2**20:.1f} MiB", unusable,
+            *(f"    {name}: {reason}" for name, reason in bad)]
 
 
 def _numba_lines():

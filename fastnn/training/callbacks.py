@@ -59,11 +59,16 @@ class SetCallbacks:
         return module.CallbackSupportMixin.set_callbacks.__get__(obj, owner)
 
 
+class NoCallbackSupport:
+    """The stand-in for ``CallbackSupportMixin`` with an older scikit-learn. A class of its own, not ``object``:
+    ``class B(object, BaseEstimator)`` has no consistent method resolution order."""
+
+
 def callback_mixin():
     """The base class giving ``set_callbacks`` / ``_init_callback_context``: scikit-learn's
-    ``CallbackSupportMixin``, or ``object`` with an older scikit-learn."""
+    ``CallbackSupportMixin``, or ``NoCallbackSupport`` with an older scikit-learn."""
     module = sklearn_callback_module()
-    return object if module is None else module.CallbackSupportMixin
+    return NoCallbackSupport if module is None else module.CallbackSupportMixin
 
 
 def reconstruction_attributes(est, flat):
