@@ -9,7 +9,7 @@ import sklearn
 from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import MLPClassifier
-from fastnn._callbacks import sklearn_callback_module
+from fastnn.training.callbacks import sklearn_callback_module
 
 pytestmark = pytest.mark.skipif(sklearn_callback_module() is not None,
                                 reason=f"scikit-learn {sklearn.__version__} has sklearn.callback")

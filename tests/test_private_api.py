@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-from fastnn._callbacks import CALLBACK_ATTRS, sklearn_callback_module
+from fastnn.training.callbacks import CALLBACK_ATTRS, sklearn_callback_module
 
 # (module, attribute path) pairs, as fastnn uses them.
 NUMBA = [
@@ -42,7 +42,7 @@ SKLEARN = [
     ("sklearn.utils.multiclass", "_check_partial_fit_first_call"),
 ]
 
-# fastnn/_callbacks.py, scikit-learn >= 1.9 only.
+# fastnn/training/callbacks.py, scikit-learn >= 1.9 only.
 SKLEARN_CALLBACK = [
     ("sklearn.callback", "CallbackSupportMixin._init_callback_context"),
     ("sklearn.callback", "CallbackSupportMixin.set_callbacks"),

@@ -49,7 +49,7 @@ def _cache_lines():
     folder = cache_dir()
     if folder is None:
         return ["location: none writable, kernels run uncached (set NUMBA_CACHE_DIR)"]
-    from .kernels._cache_file import inspect
+    from ..kernels._cache_file import inspect
 
     files, size = _folder_size(folder)
     bad = inspect(folder)
