@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..kernels import conv as _conv
-from .base import Layer, _image_shape, _pair
+from .base import Layer, image_shape, pair
 from .init import uniform_bounds
 
 
@@ -34,8 +34,8 @@ class Conv2D(Layer):
         if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters < 1:
             raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}.")
         self.filters = int(filters)
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2D", 1)
-        self.stride = _pair(stride, "stride", "Conv2D", 1)
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2D", 1)
+        self.stride = pair(stride, "stride", "Conv2D", 1)
         if isinstance(padding, str):
             if padding != "same":
                 raise ValueError(f"Conv2D: padding must be an int, a pair (ph, pw) or 'same', got {padding!r}.")
@@ -46,11 +46,11 @@ class Conv2D(Layer):
                 )
             self.padding = tuple((k - 1) // 2 for k in self.kernel_size)
         else:
-            self.padding = _pair(padding, "padding", "Conv2D", 0)
+            self.padding = pair(padding, "padding", "Conv2D", 0)
         self._padding_arg = padding
 
     def _build(self, input_shape, rng):
-        C, H, W = _image_shape("Conv2D", input_shape)
+        C, H, W = image_shape("Conv2D", input_shape)
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         Ho, Wo = _conv.out_size(H, kh, sh, ph), _conv.out_size(W, kw, sw, pw)
         if Ho < 1 or Wo < 1:

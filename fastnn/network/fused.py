@@ -12,7 +12,7 @@ network trained fused. ``fused=True`` always fuses an eligible stack, ``False`` 
 """
 import numpy as np
 
-from ..kernels import _jit
+from ..kernels import is_cached, is_compiled, signature
 from ..kernels import mlp as _mlp
 from ..layers import Activation, Dense
 
@@ -92,10 +92,10 @@ class FusedMLP:
             return True
         typed = self._typed.get(kernel)
         if typed is None:  # threads predicting at once may both get here: each stores a complete entry
-            sig = _jit.signature(kernel, args)
-            typed = self._typed[kernel] = (sig, _jit.is_cached(kernel, sig))
+            sig = signature(kernel, args)
+            typed = self._typed[kernel] = (sig, is_cached(kernel, sig))
         sig, cached = typed
-        if cached or _jit.is_compiled(kernel, sig):
+        if cached or is_compiled(kernel, sig):
             self._ready_kernels.add(kernel)
             return True
         return False

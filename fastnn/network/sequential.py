@@ -81,6 +81,7 @@ class Sequential:
             layer.input_grad = i > self._first
         self._penalized = [p for layer in self.layers for p, pen in zip(layer.params, layer.penalized) if pen]
         self._plan = None
+        self._layered_buffers = None
         self.optimizer.reset()
         self.built = True
         return self
@@ -231,7 +232,7 @@ class Sequential:
     def _batch_buffers(self, X, Y, sample_weight, batch_size):
         """Preallocated batch buffers (rows, targets, weights), kept across epochs of the same shapes."""
         key = (batch_size, X.shape[1], Y.shape[1:], Y.dtype, sample_weight is not None)
-        cached = self.__dict__.get("_layered_buffers")
+        cached = self._layered_buffers
         if cached is None or cached[0] != key:
             buffers = (
                 np.empty((batch_size, X.shape[1]), self.dtype),
