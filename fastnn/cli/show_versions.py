@@ -15,7 +15,7 @@ def _version(name):
         return None
 
 
-def _folder_size(path):
+def folder_size(path):
     files = size = 0
     for folder, _, names in os.walk(path):
         for name in names:
@@ -49,7 +49,7 @@ def _cache_lines():
     folder = cache_dir()
     if folder is None:
         return ["location: none writable, kernels run uncached (set NUMBA_CACHE_DIR)"]
-    files, size = _folder_size(folder)
+    files, size = folder_size(folder)
     return [f"location: {folder}", f"size: {files} files, {size / 2**20:.1f} MiB"]
 
 

@@ -211,7 +211,7 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental, eve
                 ConvergenceWarning,
             )
     if early_stopping:
-        net.set_state(est._best_params)
+        net.flat_params[...] = est._best_params
         best_state = getattr(est, "_best_state", None)
         if best_state is not None and best_state.shape == net.flat_state.shape:
             net.flat_state[...] = best_state  # BatchNorm's running statistics of the best epoch
