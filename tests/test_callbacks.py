@@ -147,6 +147,25 @@ def test_fitted_estimator_predicts_as_the_model_at_that_epoch():
     np.testing.assert_array_equal(restored.predict(X), rec.fitted[2].predict(X))
 
 
+def test_reconstruction_attributes_cut_the_parameter_vector_in_coefs_order():
+    """The split relies on the flat layout only: on a stack with BatchNorm (gamma/beta are parameters too), the
+    vector of the live network gives arrays equal to coefs_/intercepts_, not sharing their memory."""
+    from fastnn import NeuralNetClassifier
+    from fastnn.layers import BatchNorm, Dense, ReLU
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = NeuralNetClassifier([Dense(6), BatchNorm(), ReLU(), Dense(4), ReLU()], max_iter=2, random_state=0)
+        clf.fit(X, y)
+    flat = clf.network_.flat_params
+    attrs = fastnn.training.callbacks.reconstruction_attributes(clf, flat * 2)
+    for name in ("coefs_", "intercepts_"):
+        assert [a.shape for a in attrs[name]] == [a.shape for a in getattr(clf, name)]
+        for got, live in zip(attrs[name], getattr(clf, name)):
+            np.testing.assert_array_equal(got, live * 2)
+            assert not np.shares_memory(got, flat)
+
+
 def test_fitted_estimator_is_built_only_when_a_callback_asks(monkeypatch):
     built = []
     original = fastnn.training.callbacks.reconstruction_attributes

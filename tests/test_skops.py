@@ -11,6 +11,7 @@ from sklearn.datasets import load_digits
 import fastnn
 from fastnn import CNNClassifier, MLPClassifier, MLPRegressor
 from fastnn.exceptions import InconsistentVersionWarning
+from fastnn.layers import BatchNorm, Conv2D, Dense, GlobalAvgPool2D, ReLU
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -38,15 +39,13 @@ MODELS = {
     "cnn_adamw": (lambda: CNNClassifier(((2, 3),), hidden_layer_sizes=(6,), solver="adamw", dropout=0.1,
                                         max_iter=2, random_state=0), "classes"),
 }
-if hasattr(fastnn, "NeuralNetClassifier"):  # the any-network estimators: their layer templates are pickled too
-    from fastnn.layers import BatchNorm, Conv2D, Dense, GlobalAvgPool2D, ReLU
-
-    MODELS["neuralnet_conv_batchnorm"] = (
-        lambda: fastnn.NeuralNetClassifier(layers=[Conv2D(2, 3, padding=1), BatchNorm(), ReLU(), GlobalAvgPool2D()],
-                                           input_shape=(1, 8, 8), max_iter=2, random_state=0), "classes")
-    MODELS["neuralnet_regressor_huber"] = (
-        lambda: fastnn.NeuralNetRegressor(layers=[Dense(8), BatchNorm(), ReLU()], loss="huber", max_iter=3,
-                                          random_state=0), "regression")
+# NeuralNet* estimators: their layer templates are pickled too.
+MODELS["neuralnet_conv_batchnorm"] = (
+    lambda: fastnn.NeuralNetClassifier(layers=[Conv2D(2, 3, padding=1), BatchNorm(), ReLU(), GlobalAvgPool2D()],
+                                       input_shape=(1, 8, 8), max_iter=2, random_state=0), "classes")
+MODELS["neuralnet_regressor_huber"] = (
+    lambda: fastnn.NeuralNetRegressor(layers=[Dense(8), BatchNorm(), ReLU()], loss="huber", max_iter=3,
+                                      random_state=0), "regression")
 PARTIAL_FIT = [name for name in MODELS if name not in ("mlp_lbfgs", "mlp_early_stopping")]
 
 

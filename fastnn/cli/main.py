@@ -6,14 +6,14 @@ import sys
 
 
 def _clear_cache():
-    from .show_versions import _folder_size
+    from .show_versions import folder_size
     from ..kernels._jit import cache_dir
 
     folder = cache_dir()
     if folder is None:
         print("fastnn: kernels run uncached here; nothing to clear.")
         return
-    files, size = _folder_size(folder)
+    files, size = folder_size(folder)
     shutil.rmtree(folder, ignore_errors=True)
     print(f"fastnn: removed {files} files ({size / 2**20:.1f} MiB) from {folder}")
 

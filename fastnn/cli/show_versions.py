@@ -15,7 +15,7 @@ def _version(name):
         return None
 
 
-def _folder_size(path):
+def folder_size(path):
     files = size = 0
     for folder, _, names in os.walk(path):
         for name in names:
@@ -51,7 +51,7 @@ def _cache_lines():
         return ["location: none writable, kernels run uncached (set NUMBA_CACHE_DIR)"]
     from ..kernels._cache_file import inspect
 
-    files, size = _folder_size(folder)
+    files, size = folder_size(folder)
     bad = inspect(folder)
     unusable = f"entries that cannot be loaded: {len(bad)}" + (" (compiled and written again when used)" if bad else "")
     return [f"location: {folder}", f"size: {files} files, {size / 2**20:.1f} MiB", unusable,

@@ -54,7 +54,7 @@ class ClassifierBase(ClassifierMixin, BaseNeuralNetwork):
                     "to declare all classes up front."
                 )
         elif not self.warm_start and integer_labels and self._labels_within_classes(y):
-            pass  # every label is a known class: the check below would find none unseen (and costs ~0.2 ms)
+            pass  # every label is a known class: the unseen-label search below would find none
         else:
             found = unique_labels(y)
             if self.warm_start:

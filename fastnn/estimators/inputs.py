@@ -2,8 +2,8 @@
 
 A clean input - a 2-D float ndarray with ``n_features_in_`` columns, for a model fitted without feature names,
 finite once in the model's dtype - is only converted to the model's C-contiguous dtype, which is all
-``validate_data`` would do; anything else goes through ``validate_data`` and its errors. This keeps one-row
-predictions an order of magnitude faster.
+``validate_data`` would do; anything else goes through ``validate_data`` and its errors. One-row predictions are
+then dominated by the network, not by the checks.
 """
 import numpy as np
 from sklearn.utils.validation import validate_data

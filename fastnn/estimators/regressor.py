@@ -67,7 +67,7 @@ class RegressorBase(RegressorMixin, BaseNeuralNetwork):
         return 1.0 / self.n_outputs_ if self.loss == "squared_error" else 1.0
 
     def _validation_score(self, logits, Y, sample_weight):
-        from sklearn.metrics import r2_score  # imported here: only early stopping needs it, and it costs ~0.1 s
+        from sklearn.metrics import r2_score  # imported here: only early stopping needs it, and the import is slow
 
         return float(r2_score(Y, self.network_.loss.output(logits), sample_weight=sample_weight))
 

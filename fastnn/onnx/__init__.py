@@ -94,7 +94,7 @@ def network_to_onnx(net, *, target_opset=None):
     if opset < MIN_OPSET:
         raise ValueError(f"fastnn.onnx needs target_opset >= {MIN_OPSET}, got {opset}.")
     graph = standalone_graph(np.float32)
-    x, out = graph._unique("X"), graph._unique("logits")
+    x, out = graph.unique("X"), graph.unique("logits")
     z = network_nodes(graph, net, x)
     graph.node("Identity", [z], "logits", out=out)
     proto = helper.make_graph(

@@ -83,7 +83,8 @@ def _logits(graph, model, x):
 
 # ---------------------------------------------------------------------------------------------- classifiers
 def _multilabel(model):
-    return model._label_binarizer.y_type_ == "multilabel-indicator"
+    """Multi-label: one logistic output per label (binary has one logistic output, multiclass softmax ones)."""
+    return model.out_activation_ == "logistic" and model.n_outputs_ > 1
 
 
 def _label_values(model, nocl):

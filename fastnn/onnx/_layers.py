@@ -47,18 +47,18 @@ class Graph:
     def __init__(self, dtype, unique, add_node, add_initializer):
         self.dtype = np.dtype(dtype)
         self.onnx_type = _ONNX_FLOAT[self.dtype]
-        self._unique, self._add_node, self._add_initializer = unique, add_node, add_initializer
+        self.unique, self._add_node, self._add_initializer = unique, add_node, add_initializer
 
     def const(self, array, hint, dtype=None):
         """A constant tensor holding ``array`` (cast to ``dtype``, default the graph's float type)."""
-        name = self._unique(hint)
+        name = self.unique(hint)
         self._add_initializer(numpy_helper.from_array(np.asarray(array, dtype or self.dtype), name))
         return name
 
     def node(self, op_type, inputs, hint, out=None, **attributes):
         """One node ``op_type(*inputs)`` with a single output, named ``out`` or a fresh name from ``hint``."""
-        out = out if out is not None else self._unique(hint)
-        self._add_node(op_type, list(inputs), [out], self._unique(op_type), **attributes)
+        out = out if out is not None else self.unique(hint)
+        self._add_node(op_type, list(inputs), [out], self.unique(op_type), **attributes)
         return out
 
     def reshape(self, x, shape, hint="reshaped", out=None):
@@ -155,8 +155,7 @@ def _pool2d(graph, layer, x):
     return graph.node(op, [x], op.lower(), kernel_shape=list(layer.pool_size), strides=list(layer.stride))
 
 
-# Layers of the any-network issue, converted once fastnn.layers has them (names and attributes as announced:
-# BatchNorm with params (gamma, beta), running_mean, running_var, eps; GlobalAvgPool2D (N, C, H, W) -> (N, C)).
+@converts(L.BatchNorm)
 def _batch_norm(graph, layer, x):
     """Inference batch norm: ``y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta`` over the channel
     axis 1 of ``(N, C)`` or ``(N, C, H, W)``."""
@@ -169,12 +168,9 @@ def _batch_norm(graph, layer, x):
     return graph.node("BatchNormalization", inputs, "batch_norm", epsilon=float(layer.eps))
 
 
+@converts(L.GlobalAvgPool2D)
 def _global_avg_pool2d(graph, layer, x):
     """Mean over H and W: GlobalAveragePool gives ``(N, C, 1, 1)``, reshaped to the layer's output shape."""
     pooled = graph.node("GlobalAveragePool", [x], "global_avg_pool")
     return graph.reshape(pooled, [-1, *layer.output_shape], "global_avg_pool_out")
 
-
-for _name, _fn in (("BatchNorm", _batch_norm), ("GlobalAvgPool2D", _global_avg_pool2d)):
-    if hasattr(L, _name):
-        converts(getattr(L, _name))(_fn)

@@ -73,17 +73,22 @@ def callback_mixin():
 
 def reconstruction_attributes(est, flat):
     """What makes a (shallow) copy of ``est`` predict as a network with parameter vector ``flat``: ``coefs_`` and
-    ``intercepts_`` as views into a copy of ``flat`` (same layout as the live network's ``flat_params``), copies
-    of the fitted curves and of the optimizer (so the copy can go on with ``partial_fit`` without touching the
-    live fit). The copy rebuilds its own network from ``coefs_`` on first use."""
-    base = est._net.flat_params
-    params = np.array(flat, dtype=base.dtype)
+    ``intercepts_`` as views into a copy of ``flat``, copies of the fitted curves and of the optimizer (so the copy
+    can go on with ``partial_fit`` without touching the live fit). The copy rebuilds its own network from ``coefs_``
+    on first use.
 
-    def view(a):
-        offset = (a.ctypes.data - base.ctypes.data) // a.itemsize
-        return params[offset : offset + a.size].reshape(a.shape)
-
-    attrs = {"coefs_": [view(c) for c in est.coefs_], "intercepts_": [view(b) for b in est.intercepts_]}
+    ``flat`` is laid out as the network's ``flat_params``: each layer's parameter arrays in stack order, and the
+    estimator's ``coefs_[i]``, ``intercepts_[i]`` are the two arrays of the i-th layer with parameters, so the vector
+    splits into them in the order ``coefs_[0], intercepts_[0], coefs_[1], ...``."""
+    params = np.array(flat, dtype=est.coefs_[0].dtype)
+    coefs, intercepts, offset = [], [], 0
+    for c, b in zip(est.coefs_, est.intercepts_):
+        for arrays, a in ((coefs, c), (intercepts, b)):
+            arrays.append(params[offset : offset + a.size].reshape(a.shape))
+            offset += a.size
+    if offset != params.size:
+        raise ValueError(f"a parameter vector of {params.size} values does not hold coefs_ and intercepts_ ({offset}).")
+    attrs = {"coefs_": coefs, "intercepts_": intercepts}
     for name in _CURVES:
         value = getattr(est, name, None)
         if isinstance(value, list):

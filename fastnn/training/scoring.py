@@ -83,7 +83,7 @@ class ValidationSet:
 
 
 def _scorer(est):
-    scoring = getattr(est, "scoring", None)
+    scoring = est.scoring
     if scoring is None or scoring == "loss":
         return scoring
     from sklearn.metrics import check_scoring
