@@ -144,4 +144,7 @@ def is_cached(dispatcher, sig):
     cache = dispatcher._cache
     if not isinstance(cache, KernelCache):
         return False
-    return cache._index_key(sig, dispatcher.targetctx.codegen()) in cache._cache_file._load_index()
+    cache_file = cache._cache_file
+    data_name = cache_file._load_index().get(cache._index_key(sig, dispatcher.targetctx.codegen()))
+    # Numba writes the index entry before the data file: a compile killed in between leaves an entry without data.
+    return data_name is not None and os.path.exists(os.path.join(cache_file._cache_path, data_name))

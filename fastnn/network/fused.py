@@ -10,14 +10,19 @@ compiling it costs: ``steps_left * (PER_BATCH + PER_LAYER * n_layers) > COMPILE_
 reference machine; see docs/design.md). Inference is fused once ``mlp_forward`` is compiled or cached, or once the
 network trained fused. ``fused=True`` always fuses an eligible stack, ``False`` never does.
 """
+import time
+
 import numpy as np
 
+from . import background
 from ..kernels import _jit
 from ..kernels import mlp as _mlp
 from ..layers import Dense, _Activation
 from ..losses import AbsoluteError, HuberLoss, PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
 
 COMPILE_SECONDS = 4.0
+#: How often a fit looks again in the kernel cache for a fused kernel that a background compile is filling in.
+RECHECK_SECONDS = 0.5
 PER_BATCH = 20e-6
 PER_LAYER = 15e-6
 
@@ -62,7 +67,8 @@ class FusedMLP:
         self.slopes = np.array([a.slope if a else 0.0 for a in acts], np.float64)
         self._work, self._batch_buffers = {}, {}
         self._fresh_state = False
-        self._typed, self._ready_kernels = {}, set()  # kernel -> (signature, in the cache?); kernels known ready
+        self._typed, self._ready_kernels = {}, set()  # kernel -> its signature; kernels known ready
+        self._next_look = {}  # kernel -> when to read the cache's index again
         self._forward_ready = fused is True
 
     @staticmethod
@@ -90,23 +96,31 @@ class FusedMLP:
         the kernels training compiled already."""
         if not self._forward_ready:
             self._forward_ready = self.net.fused_epochs > 0 or self._ready(_mlp.mlp_forward, self.forward_args(X))
+            if not self._forward_ready:
+                background.pending(self.net.dtype)
         return self._forward_ready
 
     def _ready(self, kernel, args):
         """Whether ``kernel(*args)`` runs without compiling. Its argument types are fixed for this network (dtype,
         loss, read-only views), so the signature is typed once (typing 23 arguments costs ~0.4 ms, as much as a
-        small epoch) and the cache's index file is read once."""
+        small epoch); the cache's index file is read again at most every ``RECHECK_SECONDS``, since a background
+        compile may fill it in while this network trains."""
         if kernel in self._ready_kernels:
             return True
-        typed = self._typed.get(kernel)
-        if typed is None:  # threads predicting at once may both get here: each stores a complete entry
-            sig = _jit.signature(kernel, args)
-            typed = self._typed[kernel] = (sig, _jit.is_cached(kernel, sig))
-        sig, cached = typed
-        if cached or _jit.is_compiled(kernel, sig):
+        sig = self._typed.get(kernel)
+        if sig is None:  # threads predicting at once may both get here: each stores the same complete signature
+            sig = self._typed[kernel] = _jit.signature(kernel, args)
+        if _jit.is_compiled(kernel, sig) or self._cached(kernel, sig):
             self._ready_kernels.add(kernel)
             return True
         return False
+
+    def _cached(self, kernel, sig):
+        now = time.monotonic()
+        if now < self._next_look.get(kernel, 0.0):
+            return False
+        self._next_look[kernel] = now + RECHECK_SECONDS
+        return _jit.is_cached(kernel, sig)
 
     # ------------------------------------------------------------------ training
     def epoch_args(self, X, Y, sample_weight, order, batch_size, alpha, scale):
@@ -186,9 +200,13 @@ class FusedMLP:
         return self._batch_buffers[key]
 
     def worth_fusing(self, args, steps_left):
-        """The ``'auto'`` tier: fuse when the kernel is ready, or when the fit is long enough to repay compiling it."""
+        """The ``'auto'`` tier: fuse when the kernel is ready; else not while a background compile is filling the
+        cache (``fastnn.network.background``: the fit switches when it lands), else when this fit is long enough to
+        repay compiling it here."""
         if self._ready(_mlp.mlp_epoch, args):
             return True
+        if background.pending(self.net.dtype):
+            return False
         return steps_left * (PER_BATCH + PER_LAYER * len(self.net.layers)) > COMPILE_SECONDS
 
     def epoch(self, args):
