@@ -4,16 +4,23 @@ Every loss takes the network's raw output (logits / linear predictor) and fuses 
 loss, so the gradient is the simple ``p - y`` form and no log of a probability is ever taken. Losses are
 weighted means over samples, summed over outputs: ``L = sum_i w_i l_i / sum_i w_i``. ``output(logits)`` maps
 logits to predictions (probabilities, means); ``link`` names that map.
+
+``code`` names the loss in the fused dense epoch (``kernels.mlp``) and ``param`` is the float parameter its kernel
+takes (HuberLoss's ``delta``, 0 for the others), as ``Activation.code``/``slope`` and ``Optimizer.code``/``hyper()``
+do for the activations and optimizers; a loss with ``code = None`` trains layer by layer.
 """
 import numpy as np
 
 from .kernels import losses as _losses
+from .kernels import mlp as _mlp
 from .kernels import output as _output
 from .kernels import softmax as _softmax
 
 
 class Loss:
     link = "identity"
+    code = None
+    param = 0.0
 
     def __init__(self):
         self._dz = None
@@ -83,6 +90,7 @@ class SoftmaxCrossEntropy(Loss):
     """
 
     link = "softmax"
+    code = _mlp.SOFTMAX  # integer labels run as SOFTMAX_LABELS
 
     def forward(self, logits, y, sample_weight=None):
         y = np.asarray(y)
@@ -109,12 +117,14 @@ class SigmoidCrossEntropy(Loss):
     ``l_ik = max(z, 0) - z y + log1p(exp(-|z|))``; ``dz = (sigmoid(z) - y) w / sum(w)``."""
 
     link = "logistic"
+    code = _mlp.SIGMOID
     _kernel = staticmethod(_softmax.sigmoid_cross_entropy)
 
 
 class SquaredError(Loss):
     """``l_i = 0.5 * sum_k (z_ik - y_ik)^2``; ``dz = (z - y) w / sum(w)``."""
 
+    code = _mlp.SQUARED
     _kernel = staticmethod(_losses.squared_error)
 
 
@@ -123,6 +133,7 @@ class PoissonLoss(Loss):
     ``dz = (exp(z) - y) w / sum(w)``. ``output`` returns ``exp(z)``."""
 
     link = "exp"
+    code = _mlp.POISSON
     _kernel = staticmethod(_losses.poisson)
 
 
@@ -134,6 +145,7 @@ class AbsoluteError(Loss):
     ``numpy.sign``). Identity output link.
     """
 
+    code = _mlp.ABSOLUTE
     _kernel = staticmethod(_losses.absolute_error)
 
 
@@ -146,6 +158,8 @@ class HuberLoss(Loss):
     ``y``; in float32, ``delta`` is rounded to float32 first.
     """
 
+    code = _mlp.HUBER
+
     def __init__(self, delta=1.0):
         super().__init__()
         if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)) or not (
@@ -153,6 +167,10 @@ class HuberLoss(Loss):
         ):
             raise ValueError(f"HuberLoss: delta must be a positive finite number, got {delta!r}.")
         self.delta = float(delta)
+
+    @property
+    def param(self):
+        return self.delta
 
     def _kernel(self, z, Y, w, dz):
         return _losses.huber(z, Y, w, self.delta, dz)

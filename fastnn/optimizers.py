@@ -79,12 +79,25 @@ class Optimizer:
         self.lr = float(lr)
 
     def step(self, params, grads):
-        if self.state is None:
-            self.state = [[np.zeros_like(p) for _ in range(self.n_state)] for p in params]
+        self.ensure_state(params)
         lr = float(self.learning_rate())
-        self.t += 1
+        self.advance(1)
         for p, g, s in zip(params, grads, self.state):
             self._update(p, g, s, lr)
+
+    def ensure_state(self, params):
+        """Create the state for ``params`` (``n_state`` zero arrays per parameter array) unless it exists; returns
+        whether it was created. ``step`` calls it first; a kernel that updates ``params`` and ``state`` itself
+        (the fused epoch) calls it before, then ``advance``."""
+        if self.state is not None:
+            return False
+        self.state = [[np.zeros_like(p) for _ in range(self.n_state)] for p in params]
+        return True
+
+    def advance(self, steps):
+        """Count ``steps`` more steps (``t`` is the 1-based number of the last one, as Adam's bias correction reads
+        it)."""
+        self.t += int(steps)
 
     def hyper(self):
         """float64 hyperparameters for ``kernels.optim.step`` at the current learning rate."""
@@ -97,6 +110,7 @@ class Optimizer:
         pass
 
     def reset(self):
+        """Forget every step: no state, ``t = 0``."""
         self.t, self.state = 0, None
 
     def state_dict(self):

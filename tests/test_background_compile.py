@@ -69,7 +69,7 @@ def test_background_compiles_off_with_one_setting(empty_cache, monkeypatch, off)
         assert _fit()._net.fused_epochs == 0
         # Off, the 'auto' tier is as before: a fit long enough to repay the compile fuses in this process.
         net = _fit()._net
-        assert _plan.FusedMLP.of(net).worth_fusing(None, 10**9)
+        assert net._fused_plan().worth_fusing(None, 10**9)
     finally:
         fastnn.set_background_compile(None)
     assert empty_cache == []

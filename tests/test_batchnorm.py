@@ -237,7 +237,7 @@ def test_batchnorm_params_state_and_penalty_flags():
 
 
 def test_sequential_gathers_layer_state_into_flat_state():
-    net = Sequential([Dense(4), BatchNorm(), ReLU(), Dense(3), BatchNorm(momentum=0.5), Dense(1)], SquaredError(), l2=0.1)
+    net = Sequential([Dense(4), BatchNorm(), ReLU(), Dense(3), BatchNorm(momentum=0.5), Dense(1)], SquaredError())
     net.build((2,), np.float64, random_state=0)
     bn1, bn2 = net.layers[1], net.layers[4]
     assert net.flat_state.shape == (2 * 4 + 2 * 3,)
@@ -246,7 +246,7 @@ def test_sequential_gathers_layer_state_into_flat_state():
         assert np.shares_memory(a, net.flat_state)
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((6, 2)), rng.standard_normal(6)
-    net.train_step(X, y)
+    net.train_step(X, y, l2=0.1)
     np.testing.assert_array_equal(net.flat_state[:4], bn1.running_mean)  # training updates the flat vector
     assert not np.array_equal(net.flat_state[:4], np.zeros(4))
     net.flat_state[...] = np.arange(14.0)  # restoring is one copy; the layers see it
@@ -254,7 +254,7 @@ def test_sequential_gathers_layer_state_into_flat_state():
     np.testing.assert_array_equal(bn2.running_var, [11, 12, 13])
     # L2 covers the Dense weights only, not gamma
     expected = 0.5 * 0.1 * sum(float(np.sum(layer.W**2)) for layer in net.layers if isinstance(layer, Dense))
-    assert net.penalty() == pytest.approx(expected, rel=1e-12)
+    assert net.penalty(0.1) == pytest.approx(expected, rel=1e-12)
 
 
 def test_sequential_without_state_has_empty_flat_state_and_bind_state_keeps_values():
@@ -307,16 +307,16 @@ def test_batchnorm_in_a_network_gradcheck_training_mode(stack):
         layers, shape = [Dense(4), BatchNorm(), Tanh(), Dense(2)], (3,)
     else:
         layers, shape = [Conv2D(2, 3, padding=1), BatchNorm(), Tanh(), GlobalAvgPool2D(), Dense(2)], (1, 4, 4)
-    net = Sequential(layers, SquaredError(), l2=0.3)
+    net = Sequential(layers, SquaredError())
     net.build(shape, np.float64, random_state=0)
     rng = np.random.default_rng(1)
     net.layers[1].gamma[...] = rng.uniform(0.5, 2.0, net.layers[1].gamma.shape)
     X, y = rng.standard_normal((5, *shape)), rng.standard_normal((5, 2))
-    net.loss_and_grad(X, y)
+    net.loss_and_grad(X, y, l2=0.3)
     analytic = net.flat_grads.copy()
 
     def objective():
-        return net.loss.forward(net.forward(X, training=True), y) + net.penalty()
+        return net.loss.forward(net.forward(X, training=True), y) + net.penalty(0.3)
 
     numeric = numerical_gradient(objective, net.flat_params)
     assert relative_error(analytic, numeric) < 1e-6

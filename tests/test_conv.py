@@ -270,13 +270,12 @@ def test_conv2d_gradcheck(config):
 def test_conv2d_gradcheck_with_decay():
     layer = L.Conv2D(2, 3, padding=1)
     layer.build((2, 4, 4), np.float64, np.random.default_rng(0))
-    layer.decay = 0.3
     x = np.random.default_rng(1).standard_normal((2, 2, 4, 4))
     dout = np.random.default_rng(2).standard_normal((2, 2, 4, 4))
     layer.forward(x, training=True)
-    layer.backward(dout)
+    layer.backward(dout, l2=0.3)
 
-    def objective():  # sum(out * dout) + 0.5 * decay * ||W||^2
+    def objective():  # sum(out * dout) + 0.5 * l2 * ||W||^2
         return float(np.sum(layer.forward(x, training=True) * dout) + 0.15 * np.sum(layer.W**2))
 
     assert relative_error(layer.dW.copy(), numerical_gradient(objective, layer.W)) < 1e-6

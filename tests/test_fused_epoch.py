@@ -9,7 +9,6 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from fastnn.network.fused import FusedMLP
 from fastnn import MLPClassifier, MLPRegressor
 from fastnn.layers import Dense, ReLU, Tanh
 from fastnn import NeuralNetRegressor
@@ -214,6 +213,6 @@ def test_fused_inference_equals_the_layered_forward(hidden, activation, dtype):
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = MLPClassifier(hidden, activation=activation, max_iter=2, dtype=dtype, random_state=0).fit(X, y)
     net = est._network()
-    fused = FusedMLP.of(net).forward(X)
+    fused = net._fused_plan().forward(X)
     np.testing.assert_array_equal(fused, net.forward(X, training=False))
     np.testing.assert_array_equal(net.logits(X), fused)

@@ -27,13 +27,12 @@ def test_dense_gradcheck(n_in, n_out):
 def test_dense_gradcheck_with_decay():
     layer = L.Dense(3)
     layer.build((4,), np.float64, np.random.default_rng(0))
-    layer.decay = 0.7
     x = np.random.default_rng(1).standard_normal((5, 4))
     dout = np.random.default_rng(2).standard_normal((5, 3))
     layer.forward(x, training=True)
-    layer.backward(dout)
+    layer.backward(dout, l2=0.7)
 
-    def objective():  # sum(out * dout) + 0.5 * decay * ||W||^2
+    def objective():  # sum(out * dout) + 0.5 * l2 * ||W||^2
         return float(np.sum(layer.forward(x, training=True) * dout) + 0.35 * np.sum(layer.W**2))
 
     assert relative_error(layer.dW.copy(), numerical_gradient(objective, layer.W)) < 1e-6
@@ -62,6 +61,18 @@ def test_dropout_gradcheck_with_fixed_mask():
     out = layer.forward(np.ones((6, 10)), training=True)
     assert 0 < np.count_nonzero(out == 0) < out.size  # some units dropped, some kept
     np.testing.assert_array_equal(layer.forward(np.ones((6, 10))), np.ones((6, 10)))  # identity at inference
+
+
+def test_dropout_rng_state_restores_the_masks():
+    layer = L.Dropout(0.5)
+    assert layer.rng_state is None  # not built: no generator yet
+    layer.build((20,), np.float64, np.random.default_rng(0))
+    state = layer.rng_state
+    first = layer.forward(np.ones((4, 20)), training=True).copy()
+    second = layer.forward(np.ones((4, 20)), training=True).copy()
+    assert not np.array_equal(first, second)  # each forward draws a new mask
+    layer.rng_state = state
+    np.testing.assert_array_equal(layer.forward(np.ones((4, 20)), training=True), first)
 
 
 def test_first_layer_skips_input_gradient():
@@ -146,6 +157,21 @@ def test_loss_output_links():
     np.testing.assert_allclose(losses.SigmoidCrossEntropy().output(z), [[0.5, 0.75]])
     np.testing.assert_allclose(losses.PoissonLoss().output(z), [[1.0, 3.0]])
     np.testing.assert_allclose(losses.SquaredError().output(z), z)
+
+
+def test_losses_name_their_fused_kernel_and_its_parameter():
+    from fastnn.kernels import mlp
+
+    codes = {
+        losses.SoftmaxCrossEntropy: mlp.SOFTMAX, losses.SigmoidCrossEntropy: mlp.SIGMOID,
+        losses.SquaredError: mlp.SQUARED, losses.PoissonLoss: mlp.POISSON, losses.AbsoluteError: mlp.ABSOLUTE,
+        losses.HuberLoss: mlp.HUBER,
+    }
+    assert set(codes) == set(losses.LOSSES.values())
+    for cls, code in codes.items():
+        assert cls().code == code and cls().param == (1.0 if cls is losses.HuberLoss else 0.0)
+    assert losses.HuberLoss(0.3).param == 0.3
+    assert losses.Loss.code is None  # a loss the fused epoch does not know trains layer by layer
 
 
 def test_loss_rejects_mismatched_targets():

@@ -208,7 +208,7 @@ def test_pickle_holds_the_templates_and_arrays_only(bn_model, digits):
             return super().find_class(module, name)
 
     loaded = Recorder(io.BytesIO(data)).load()
-    allowed = ("builtins", "copyreg", "_codecs", "numpy", "sklearn.preprocessing", "fastnn.neural_net",
+    allowed = ("builtins", "copyreg", "_codecs", "numpy", "sklearn.preprocessing", "fastnn.estimators.neural_net",
                "fastnn.layers.")  # the last: the classes of the unbuilt templates in the `layers` hyperparameter
     assert all(module.startswith(allowed) for module in referenced), sorted(referenced)
     assert all(layer.dtype is None and layer.params == [] for layer in loaded.layers), "pickled built layers"
@@ -305,11 +305,10 @@ def test_estimator_objective_gradient_matches_central_differences(loss):
                              max_iter=1, random_state=0, alpha=0.1)
     est.fit(X, y)
     net = est._network()
-    net.l2 = 0.1 / 12
     w = rng.uniform(0.5, 2.0, 12)
 
     def objective():
-        return net.loss_and_grad(X, y, w)
+        return net.loss_and_grad(X, y, w, l2=0.1 / 12)
 
     objective()
     residual = net.forward(X, training=True) - y

@@ -102,6 +102,25 @@ def test_optimizer_keeps_dtype_and_state_per_array(rng):
     assert a.dtype == np.float32 and len(opt.state) == 2 and opt.state[1][0].shape == (2, 2)
 
 
+def test_ensure_state_and_advance_stand_for_steps_taken_elsewhere(rng):
+    """What the fused epoch does: create the state, let a kernel step, count the steps. Two zero-gradient Adam steps
+    leave the moments and parameters at zero, so the next step must equal one taken after ``advance(2)``."""
+    p0, g = rng.standard_normal(5), rng.standard_normal(5)
+    stepped, p_stepped = O.Adam(0.1), p0.copy()
+    for _ in range(2):
+        stepped.step([p_stepped], [np.zeros(5)])
+    stepped.step([p_stepped], [g])
+    counted, p_counted = O.Adam(0.1), p0.copy()
+    assert counted.ensure_state([p_counted]) and not counted.ensure_state([p_counted])
+    assert [s.shape for s in counted.state[0]] == [(5,), (5,)] and not any(s.any() for s in counted.state[0])
+    counted.advance(2)
+    counted.step([p_counted], [g])
+    assert counted.t == stepped.t == 3
+    np.testing.assert_array_equal(p_counted, p_stepped)
+    counted.reset()
+    assert counted.t == 0 and counted.state is None
+
+
 def test_schedules_match_their_formulas():
     assert O.ConstantLR(0.1)(50) == 0.1
     assert O.InverseScalingLR(0.1, 0.5)(99) == pytest.approx(0.01)

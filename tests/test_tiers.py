@@ -43,7 +43,7 @@ def test_cold_fit_is_layered_then_warmup_makes_auto_fits_fused_with_the_same_res
 
 def test_auto_tier_fuses_only_when_the_expected_saving_repays_the_compile(monkeypatch):
     net = Sequential([Dense(8), ReLU(), Dense(3)], SoftmaxCrossEntropy()).build((5,), np.float32, 0)
-    plan = _plan.FusedMLP.of(net)
+    plan = net._fused_plan()
     monkeypatch.setattr(plan, "_ready", lambda kernel, args: False)  # as on an empty cache
     per_step = _plan.PER_BATCH + _plan.PER_LAYER * 3
     steps_to_repay = _plan.COMPILE_SECONDS / per_step
@@ -57,4 +57,4 @@ def test_dropout_stack_has_no_fused_plan():
     from fastnn import Dropout
 
     net = Sequential([Dense(8), ReLU(), Dropout(0.5), Dense(3)], SoftmaxCrossEntropy()).build((5,), np.float32, 0)
-    assert _plan.FusedMLP.of(net) is None
+    assert net._fused_plan() is None

@@ -36,7 +36,7 @@ from ..training.callbacks import CALLBACK_ATTRS, TRANSIENT_ATTRS, SetCallbacks, 
 from ..training.events import EpochEvents
 from ..training.scoring import ValidationSet, check_validation_args
 from ..training.checks import check_features, check_lengths, check_sample_weight
-from ..layers import all_finite, kernel_array
+from ..layers import Dropout, all_finite, kernel_array
 from ..losses import LOSSES
 from .stack import build_error
 from ..network import Sequential
@@ -64,14 +64,14 @@ def _dtype(value):
 
 def _dropout_rng_state(net):
     """The bit-generator states of the network's dropout layers (their masks continue from there)."""
-    return [layer._rng.bit_generator.state for layer in net.layers if hasattr(layer, "_rng")]
+    return [layer.rng_state for layer in net.layers if isinstance(layer, Dropout) and layer.rng_state is not None]
 
 
 def _set_dropout_rng_state(net, states):
-    layers = [layer for layer in net.layers if hasattr(layer, "_rng")]
+    layers = [layer for layer in net.layers if isinstance(layer, Dropout) and layer.rng_state is not None]
     if len(layers) == len(states):
         for layer, state in zip(layers, states):
-            layer._rng.bit_generator.state = state
+            layer.rng_state = state
 
 
 class BaseNeuralNetwork(callback_mixin(), BaseEstimator):

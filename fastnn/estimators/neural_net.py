@@ -25,7 +25,7 @@ from .base import BaseNeuralNetwork
 from .shapes import ShapedInput
 from .stack import LayerStack
 from .mlp import NeuralNetClassifierHead, NeuralNetRegressorHead
-from ..layers import Dense, Dropout, Layer, ReLU, _Activation
+from ..layers import Activation, Dense, Dropout, Layer, ReLU
 
 
 class _TemplateStack(LayerStack, ShapedInput):
@@ -72,7 +72,7 @@ class _TemplateStack(LayerStack, ShapedInput):
         origins = []
         for i, layer in enumerate(self._templates()):
             origins.append(f"layers[{i}]")
-            if self.dropout and isinstance(layer, _Activation):
+            if self.dropout and isinstance(layer, Activation):
                 origins.append(f"the Dropout after layers[{i}]")
         return origins
 
@@ -80,7 +80,7 @@ class _TemplateStack(LayerStack, ShapedInput):
         layers = []
         for layer in self._templates():
             layers.append(copy.deepcopy(layer))  # entry by entry: a template listed twice gives two layers
-            if self.dropout and isinstance(layer, _Activation):
+            if self.dropout and isinstance(layer, Activation):
                 layers.append(Dropout(self.dropout))
         return layers
 

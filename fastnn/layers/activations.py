@@ -5,8 +5,10 @@ from ..kernels import activations as _act
 from .base import Layer
 
 
-class _Activation(Layer):
-    """Element-wise activation over any shape; the kernels see flat views."""
+class Activation(Layer):
+    """Base of the element-wise activations, over any shape (the kernels see flat views). ``code`` names the
+    function in ``kernels.activations`` and ``slope`` is its float parameter (LeakyReLU's negative slope), so the
+    fused dense epoch can run any activation from these two numbers."""
 
     code = _act.IDENTITY
     slope = 0.0
@@ -18,7 +20,7 @@ class _Activation(Layer):
             self._y = out
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, l2=0.0):
         y = self._cached("_y")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         dx = self._out("dx", y.shape[0], self.input_shape, True)
@@ -26,19 +28,19 @@ class _Activation(Layer):
         return dx
 
 
-class Identity(_Activation):
+class Identity(Activation):
     """``f(z) = z``."""
 
     code = _act.IDENTITY
 
 
-class ReLU(_Activation):
+class ReLU(Activation):
     """``f(z) = max(z, 0)``."""
 
     code = _act.RELU
 
 
-class LeakyReLU(_Activation):
+class LeakyReLU(Activation):
     """``f(z) = z`` for z > 0, ``negative_slope * z`` otherwise (``negative_slope >= 0``)."""
 
     code = _act.LEAKY_RELU
@@ -53,13 +55,13 @@ class LeakyReLU(_Activation):
         return f"LeakyReLU(negative_slope={self.slope})"
 
 
-class Sigmoid(_Activation):
+class Sigmoid(Activation):
     """``f(z) = 1 / (1 + exp(-z))``, overflow-free for any finite z."""
 
     code = _act.LOGISTIC
 
 
-class Tanh(_Activation):
+class Tanh(Activation):
     """``f(z) = tanh(z)``."""
 
     code = _act.TANH

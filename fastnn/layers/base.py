@@ -22,7 +22,11 @@ def all_finite(x):
 class Layer:
     """Base class. Subclasses with parameters fill ``params``/``grads`` and ``penalized`` in ``build``; subclasses
     with non-trainable state (running statistics) fill ``state``, a list of arrays that training updates in place
-    and that optimizers never see."""
+    and that optimizers never see.
+
+    ``backward(dout, l2=0.0) -> dx`` fills ``grads`` and returns the input gradient; ``l2`` is the coefficient of
+    the L2 penalty ``0.5 * l2 * ||p||^2`` on each parameter ``p`` marked in ``penalized``, whose gradient gets
+    ``l2 * p`` added (layers without penalised parameters ignore it)."""
 
     #: Whether backward must compute the input gradient; ``Sequential`` clears it for its first layer.
     input_grad = True

@@ -21,9 +21,9 @@ class Conv2D(Layer):
     stride 1 (and ``ceil(H / s)`` at stride s).
 
     Initialisation: He-uniform (He et al. 2015, for ReLU networks), ``W ~ U(-r, r)`` with
-    ``r = sqrt(6 / fan_in)``, ``fan_in = C * kh * kw``; zero bias. ``decay`` is the L2 coefficient added to dW
-    (``dW += decay * W``); ``Sequential`` sets it. Inference (``training=False``) processes large batches in
-    chunks so that the im2col matrix stays below ``max_cols`` elements.
+    ``r = sqrt(6 / fan_in)``, ``fan_in = C * kh * kw``; zero bias. ``W`` is L2-penalised: ``backward(dout, l2)``
+    adds ``l2 * W`` to dW. Inference (``training=False``) processes large batches in chunks so that the im2col
+    matrix stays below ``max_cols`` elements.
     """
 
     max_cols = 1 << 22
@@ -47,7 +47,6 @@ class Conv2D(Layer):
         else:
             self.padding = _pair(padding, "padding", "Conv2D", 0)
         self._padding_arg = padding
-        self.decay = 0.0
 
     def _build(self, input_shape, rng):
         C, H, W = _image_shape("Conv2D", input_shape)
@@ -127,7 +126,7 @@ class Conv2D(Layer):
             self._forward_chunk(x[i : i + step], out[i : i + step], False)
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, l2=0.0):
         cols = self._cached("_cols")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         N, K, P, F = dout.shape[0], self._K, self._P, self.filters
@@ -143,7 +142,7 @@ class Conv2D(Layer):
                 dx = np.empty((0, 0, 0, 0), self.dtype)
             dW_tmp = self._out("dW_tmp", F, (K,), True)
             _conv.conv_backward_s1(
-                dout, cols, self.W, self.decay, *self.padding, nc, cols1, doutp, dcols, dxpad, dW_tmp,
+                dout, cols, self.W, l2, *self.padding, nc, cols1, doutp, dcols, dxpad, dW_tmp,
                 self.dW, self.db, dx,
             )
             return dx if self.input_grad else None
@@ -154,7 +153,7 @@ class Conv2D(Layer):
         else:
             dcols, dx = np.empty((0, 0), self.dtype), np.empty((0, 0, 0, 0), self.dtype)
         _conv.conv_backward(
-            dout, cols, self.W, self.decay, *self.stride, *self.padding, dout2, dcols, self.dW, self.db, dx
+            dout, cols, self.W, l2, *self.stride, *self.padding, dout2, dcols, self.dW, self.db, dx
         )
         return dx if self.input_grad else None
 

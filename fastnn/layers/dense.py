@@ -11,7 +11,7 @@ class Dense(Layer):
     Initialisation ``init``: ``"glorot"`` draws W and b from U(-r, r) with r = sqrt(6 / (n_in + n_out))
     (Glorot & Bengio, as scikit-learn's MLP does), ``"glorot_logistic"`` uses r = sqrt(2 / (n_in + n_out))
     (scikit-learn's choice for logistic units), ``"he"`` r = sqrt(6 / n_in) with zero bias (He et al., for
-    ReLU stacks). ``decay`` is the L2 coefficient added to dW (``dW += decay * W``); ``Sequential`` sets it.
+    ReLU stacks). ``W`` is L2-penalised: ``backward(dout, l2)`` adds ``l2 * W`` to dW.
     """
 
     _INITS = ("glorot", "glorot_logistic", "he")
@@ -22,7 +22,7 @@ class Dense(Layer):
             raise ValueError(f"Dense: n_out must be a positive integer, got {n_out!r}.")
         if init not in self._INITS:
             raise ValueError(f"Dense: init must be one of {self._INITS}, got {init!r}.")
-        self.n_out, self.init, self.decay = int(n_out), init, 0.0
+        self.n_out, self.init = int(n_out), init
 
     def _build(self, input_shape, rng):
         if len(input_shape) != 1:
@@ -50,14 +50,14 @@ class Dense(Layer):
             self._x = x
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, l2=0.0):
         x = self._cached("_x")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         if self.input_grad:
             dx = self._out("dx", x.shape[0], self.input_shape, True)
         else:
             dx = np.empty((0, 0), self.dtype)
-        _dense.dense_backward(x, self.W, dout, self.decay, self.dW, self.db, dx)
+        _dense.dense_backward(x, self.W, dout, l2, self.dW, self.db, dx)
         return dx if self.input_grad else None
 
     def __repr__(self):

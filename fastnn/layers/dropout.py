@@ -7,8 +7,9 @@ from .base import Layer
 
 class Dropout(Layer):
     """Inverted dropout: while training, zero each unit with probability ``rate`` and scale the rest by
-    ``1 / (1 - rate)``; at inference, the identity. Masks come from a seed drawn from the build ``rng``, so a
-    seeded network drops the same units on every run."""
+    ``1 / (1 - rate)``; at inference, the identity. Each training forward draws its mask's seed from a generator
+    seeded from the build ``rng``, so a seeded network drops the same units on every run; ``rng_state`` reads and
+    restores that generator's state, so that a restored model continues the same masks."""
 
     def __init__(self, rate):
         super().__init__()
@@ -19,6 +20,16 @@ class Dropout(Layer):
     def _build(self, input_shape, rng):
         self._rng = np.random.default_rng(rng.integers(2**63))
         return input_shape
+
+    @property
+    def rng_state(self):
+        """The state of the mask generator (``numpy``'s ``bit_generator.state``, plain data); None before ``build``."""
+        rng = getattr(self, "_rng", None)
+        return None if rng is None else rng.bit_generator.state
+
+    @rng_state.setter
+    def rng_state(self, state):
+        self._rng.bit_generator.state = state
 
     def _forward(self, x, training):
         if not training or self.rate == 0.0:
@@ -31,7 +42,7 @@ class Dropout(Layer):
         self._mask = mask
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, l2=0.0):
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         if self._mask is None:
             return dout

@@ -13,6 +13,6 @@ class Flatten(Layer):
     def _forward(self, x, training):
         return x.reshape(x.shape[0], *self.output_shape)  # not -1: an empty batch has no size to infer from
 
-    def backward(self, dout):
+    def backward(self, dout, l2=0.0):
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         return dout.reshape(dout.shape[0], *self.input_shape)

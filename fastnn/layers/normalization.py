@@ -76,7 +76,7 @@ class BatchNorm(Layer):
         self._xhat = xhat
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, l2=0.0):
         xhat = self._cached("_xhat")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         N = dout.shape[0]

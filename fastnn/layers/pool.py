@@ -61,7 +61,7 @@ class MaxPool2D(_Pool2D):
             self._buffers["argmax"] = buf
         return buf[:N]
 
-    def backward(self, dout):
+    def backward(self, dout, l2=0.0):
         argmax = self._cached("_argmax")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         dx = self._out("dx", dout.shape[0], self.input_shape, True)
@@ -83,7 +83,7 @@ class AvgPool2D(_Pool2D):
             self._n = x.shape[0]
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, l2=0.0):
         self._cached("_n")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         dx = self._out("dx", dout.shape[0], self.input_shape, True)
@@ -108,7 +108,7 @@ class GlobalAvgPool2D(Layer):
             self._n = N
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, l2=0.0):
         self._cached("_n")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         N = dout.shape[0]

@@ -150,7 +150,7 @@ def compile_fused(dtype_name):
     net = Sequential([Dense(2), ReLU(), Dense(2)], SoftmaxCrossEntropy(), fused=True).build((2,), dtype, 0)
     X = np.zeros((4, 2), dtype)
     y = np.array([0, 1, 0, 1])
-    plan = fused.FusedMLP.of(net)
+    plan = net._fused_plan()
     order = np.arange(4)
     args = plan.epoch_args(X, y, None, order, 2, 1e-4, 1.0)
     ready = plan._ready(fused._mlp.mlp_epoch, args) and plan._ready(fused._mlp.mlp_forward, plan.forward_args(X))

@@ -17,8 +17,7 @@ import numpy as np
 from . import background
 from ..kernels import _jit
 from ..kernels import mlp as _mlp
-from ..layers import Dense, _Activation
-from ..losses import AbsoluteError, HuberLoss, PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
+from ..layers import Activation, Dense
 
 COMPILE_SECONDS = 4.0
 #: How often a fit looks again in the kernel cache for a fused kernel that a background compile is filling in.
@@ -26,10 +25,6 @@ RECHECK_SECONDS = 0.5
 PER_BATCH = 20e-6
 PER_LAYER = 15e-6
 
-_LOSS_CODES = {
-    SigmoidCrossEntropy: _mlp.SIGMOID, SquaredError: _mlp.SQUARED, PoissonLoss: _mlp.POISSON,
-    AbsoluteError: _mlp.ABSOLUTE, HuberLoss: _mlp.HUBER,
-}
 _EMPTY = {np.dtype(t).char: np.empty(0, t) for t in (np.float32, np.float64)}
 _EMPTY_2D = {np.dtype(t).char: np.empty((0, 0), t) for t in (np.float32, np.float64)}
 _NO_LABELS = np.empty(0, np.intp)
@@ -52,9 +47,10 @@ def _kernel_ready(a, dtype, ndim):
 
 class FusedMLP:
     """The ``Dense (activation Dense)*`` stack of a built ``Sequential`` as ``kernels.mlp`` sees it: the layer
-    table, the slopes, and work buffers per batch size. ``FusedMLP.of(net)`` is None for any other stack."""
+    table, the slopes, and work buffers per batch size; ``Sequential`` makes one when ``eligible(layers)``. The
+    activations, loss and optimizer enter the kernel as their ``code`` and float parameters."""
 
-    def __init__(self, net, fused):
+    def __init__(self, net):
         self.net = net
         dense = net.layers[0::2]
         acts = list(net.layers[1::2]) + [None]
@@ -66,21 +62,17 @@ class FusedMLP:
         self.table = np.array(rows, np.int64)
         self.slopes = np.array([a.slope if a else 0.0 for a in acts], np.float64)
         self._work, self._batch_buffers = {}, {}
-        self._fresh_state = False
+        self._created_state = False
         self._typed, self._ready_kernels = {}, set()  # kernel -> its signature; kernels known ready
         self._next_look = {}  # kernel -> when to read the cache's index again
-        self._forward_ready = fused is True
+        self._forward_ready = net.fused is True
 
     @staticmethod
-    def of(net):
-        plan = net.__dict__.get("_fused")
-        if plan is None:
-            layers = net.layers
-            eligible = len(layers) % 2 == 1 and all(
-                type(layer) is Dense if i % 2 == 0 else isinstance(layer, _Activation) for i, layer in enumerate(layers)
-            )
-            plan = net._fused = FusedMLP(net, net.fused) if eligible else False
-        return plan or None
+    def eligible(layers):
+        """Whether ``layers`` is a ``Dense (activation Dense)*`` stack, the shape ``kernels.mlp`` runs."""
+        return len(layers) % 2 == 1 and all(
+            type(layer) is Dense if i % 2 == 0 else isinstance(layer, Activation) for i, layer in enumerate(layers)
+        )
 
     # ------------------------------------------------------------------ inference
     def forward_args(self, X):
@@ -131,8 +123,7 @@ class FusedMLP:
         dtype = net.dtype
         if not _kernel_ready(X, dtype, 2) or X.shape[1:] != net.input_shape:
             return None
-        code = getattr(optimizer, "code", None)
-        if code is None or callable(optimizer.lr):
+        if optimizer.code is None or callable(optimizer.lr):
             return None
         state = optimizer.state
         if state is not None and not (
@@ -141,21 +132,18 @@ class FusedMLP:
             return None
         if sample_weight is not None and not _kernel_ready(sample_weight, dtype, 1):
             return None
-        loss = type(net.loss)
-        n_out = net.output_shape[0]
-        if loss is SoftmaxCrossEntropy and Y.ndim == 1 and Y.dtype.kind in "iub":
+        loss = net.loss
+        if loss.code is None:
+            return None
+        if loss.code == _mlp.SOFTMAX and Y.ndim == 1 and Y.dtype.kind in "iub":
             loss_code, labels, Yarr = _mlp.SOFTMAX_LABELS, np.ascontiguousarray(Y, dtype=np.intp), _EMPTY_2D[dtype.char]
-        elif loss is SoftmaxCrossEntropy or loss in _LOSS_CODES:
-            loss_code = _mlp.SOFTMAX if loss is SoftmaxCrossEntropy else _LOSS_CODES[loss]
+        else:
+            loss_code = loss.code
             Yarr = Y.reshape(-1, 1) if Y.ndim == 1 else Y
-            if Yarr.ndim != 2 or Yarr.shape[1] != n_out:
+            if Yarr.ndim != 2 or Yarr.shape[1] != net.output_shape[0]:
                 return None
             labels, Yarr = _NO_LABELS, np.ascontiguousarray(Yarr, dtype=dtype)
-        else:
-            return None
-        self._fresh_state = state is None
-        if state is None:  # what Optimizer.step does on its first call
-            optimizer.state = [[np.zeros_like(net.flat_params) for _ in range(optimizer.n_state)]]
+        self._created_state = optimizer.ensure_state([net.flat_params])
         vectors = optimizer.state[0]
         empty = _EMPTY[dtype.char]
         s1 = vectors[0] if len(vectors) > 0 else empty
@@ -166,9 +154,8 @@ class FusedMLP:
         return (
             readonly(X), readonly(labels), readonly(Yarr), readonly(w), readonly(np.ascontiguousarray(order, np.intp)),
             int(batch_size), table, self.slopes, net.flat_params, net.flat_grads, work,
-            xbuf, lbuf, ybuf, wbuf, loss_code, float(getattr(net.loss, "delta", 0.0)), float(alpha), float(scale), s1,
-            s2, int(code), int(optimizer.t),
-            optimizer.hyper(),
+            xbuf, lbuf, ybuf, wbuf, loss_code, float(loss.param), float(alpha), float(scale), s1, s2,
+            int(optimizer.code), int(optimizer.t), optimizer.hyper(),
         )
 
     def _work_for(self, batch_size):
@@ -213,7 +200,7 @@ class FusedMLP:
         """``(total, steps, status)`` of one fused epoch (see ``kernels.mlp``); advances the optimizer's step count."""
         total, steps, status = _mlp.mlp_epoch(*args)
         optimizer = self.net.optimizer
-        optimizer.t += int(steps)
-        if self._fresh_state and not steps:
-            optimizer.state = None  # as if Optimizer.step had never run
+        optimizer.advance(steps)
+        if self._created_state and not steps:
+            optimizer.reset()  # no step ran on the state made for this epoch: as if the optimizer were untouched
         return float(total), int(steps), int(status)

@@ -5,7 +5,8 @@ After ``build``, each layer's parameters are views into ``flat_params`` and its 
 vector without packing, and ``get_state``/``set_state`` are one copy each.
 
 The objective of ``loss_and_grad`` / ``train_step`` is ``loss(forward(X), y, w) + 0.5 * l2 * sum ||W||^2``
-over the penalised arrays (weights, not biases); ``l2`` may be changed between steps.
+over the penalised arrays (weights, not biases), with the coefficient ``l2`` an argument of each call (it changes
+from batch to batch: the solvers pass ``alpha / sum_B w``); each layer's ``backward(dout, l2)`` adds its share.
 
 ``train_epoch`` runs a whole mini-batch epoch and ``logits`` inference on many rows; both choose between the
 layer-by-layer path and the fused kernels of ``kernels.mlp`` (``fastnn.network.fused``: eligibility and the tiered plan),
@@ -33,13 +34,12 @@ class Sequential:
     Other stacks always run layer by layer. ``fused_epochs`` counts the epochs that ran fused.
     """
 
-    def __init__(self, layers, loss, optimizer=None, l2=0.0, fused="auto"):
+    def __init__(self, layers, loss, optimizer=None, fused="auto"):
         if fused not in ("auto", True, False):
             raise ValueError(f"fused must be 'auto', True or False, got {fused!r}.")
         self.layers = list(layers)
         self.loss = loss
         self.optimizer = optimizer if optimizer is not None else Adam(1e-3)
-        self.l2 = float(l2)
         self.fused = fused
         self.fused_epochs = 0
         self.built = False
@@ -79,7 +79,7 @@ class Sequential:
         for i, layer in enumerate(self.layers):
             layer.input_grad = i > self._first
         self._penalized = [p for layer in self.layers for p, pen in zip(layer.params, layer.penalized) if pen]
-        self._decaying = [layer for layer in self.layers if any(layer.penalized)]
+        self._plan = None
         self.optimizer.reset()
         self.built = True
         return self
@@ -120,7 +120,7 @@ class Sequential:
                 rows = X[start : start + SPARSE_CHUNK].toarray()
                 out[start : start + rows.shape[0]] = self.logits(rows)
             return out
-        plan = FusedMLP.of(self) if self.fused is not False else None
+        plan = self._fused_plan()
         if plan is not None and np.ndim(X) == 2 and np.shape(X)[1:] == self.input_shape:
             X = kernel_array(X, self.dtype)
             if plan.forward_ready(X):
@@ -128,26 +128,25 @@ class Sequential:
         X = np.asarray(X)
         return self.forward(X.reshape(X.shape[0], *self.input_shape), training=False)
 
-    def penalty(self):
-        if not self.l2:
+    def penalty(self, l2):
+        """``0.5 * l2 * sum ||W||^2`` over the penalised parameters."""
+        if not l2:
             return 0.0
         with np.errstate(over="ignore"):  # diverging weights: inf here, reported by the caller's finiteness check
-            return 0.5 * self.l2 * sum(float(np.dot(p.reshape(-1), p.reshape(-1))) for p in self._penalized)
+            return 0.5 * l2 * sum(float(np.dot(p.reshape(-1), p.reshape(-1))) for p in self._penalized)
 
-    def loss_and_grad(self, X, y, sample_weight=None):
-        """Objective on a batch; fills ``flat_grads`` with its gradient."""
+    def loss_and_grad(self, X, y, sample_weight=None, l2=0.0):
+        """Objective on a batch with L2 coefficient ``l2``; fills ``flat_grads`` with its gradient."""
         logits = self.forward(X, training=True)
         loss = self.loss.forward(logits, y, sample_weight)
-        for layer in self._decaying:
-            layer.decay = self.l2
         dout = self.loss.backward()
         for layer in reversed(self.layers[self._first :]):
-            dout = layer.backward(dout)
-        return loss + self.penalty()
+            dout = layer.backward(dout, l2)
+        return loss + self.penalty(l2)
 
-    def train_step(self, X, y, sample_weight=None):
+    def train_step(self, X, y, sample_weight=None, l2=0.0):
         """One optimizer step on a batch; returns the batch objective before the step."""
-        loss = self.loss_and_grad(X, y, sample_weight)
+        loss = self.loss_and_grad(X, y, sample_weight, l2)
         self.optimizer.step([self.flat_params], [self.flat_grads])
         return loss
 
@@ -162,13 +161,22 @@ class Sequential:
         ``steps_left`` (the steps the caller still expects in this fit) feeds the ``'auto'`` tier.
         """
         self._ensure_built(X)
-        plan = FusedMLP.of(self) if self.fused is not False else None
+        plan = self._fused_plan()
         if plan is not None:
             args = plan.epoch_args(X, Y, sample_weight, order, batch_size, alpha, scale)
             if args is not None and (self.fused is True or plan.worth_fusing(args, steps_left)):
                 self.fused_epochs += 1
                 return plan.epoch(args)
         return self._layered_epoch(X, Y, sample_weight, order, batch_size, alpha, scale)
+
+    def _fused_plan(self):
+        """The ``FusedMLP`` of this built network, made on first use; None when it does not fuse (``fused=False``,
+        or a stack other than ``Dense (activation Dense)*``)."""
+        if self.fused is False:
+            return None
+        if self._plan is None:
+            self._plan = FusedMLP(self) if FusedMLP.eligible(self.layers) else False
+        return self._plan or None
 
     def _min_train_rows(self):
         """Rows a training batch needs: 2 when a BatchNorm normalises features (N, F) over the batch rows alone (one
@@ -200,19 +208,19 @@ class Sequential:
             np.take(Y, idx, axis=0, out=yb, mode="clip")
             if wbuf is None:
                 wb = None
-                self.l2 = alpha / m
+                l2 = alpha / m
             else:
                 wb = wbuf[:m]
                 np.take(sample_weight, idx, out=wb, mode="clip")
                 w_sum = _softmax.weight_total(wb)
                 if w_sum <= 0.0:
                     continue  # a batch of zero-weight samples carries no data: no step (and no 0/0 loss)
-                self.l2 = alpha / w_sum
-            loss = self.loss_and_grad(xb.reshape(m, *self.input_shape), yb, wb)
+                l2 = alpha / w_sum
+            loss = self.loss_and_grad(xb.reshape(m, *self.input_shape), yb, wb, l2)
             if not math.isfinite(loss):
                 return total, steps, start // batch_size + 1
             if scale != 1.0:
-                penalty = self.penalty()
+                penalty = self.penalty(l2)
                 loss = (loss - penalty) * scale + penalty
             self.optimizer.step(params, grads)
             steps += 1

@@ -65,9 +65,9 @@ def fit_lbfgs(est, net, X, Y, sample_weight, events):
             if w_c <= 0:
                 continue
             # The penalty rides on the first chunk with weight: (w_c / W) * alpha / w_c == alpha / W.
-            net.l2 = 0.0 if penalised else alpha / w_c
+            l2 = 0.0 if penalised else alpha / w_c
             penalised = True
-            part = net.loss_and_grad(xb.reshape(stop - start, *net.input_shape), Y[start:stop], wb)
+            part = net.loss_and_grad(xb.reshape(stop - start, *net.input_shape), Y[start:stop], wb, l2)
             frac = w_c / total_w
             loss += frac * part
             grad64 += frac * net.flat_grads
@@ -90,8 +90,7 @@ def fit_lbfgs(est, net, X, Y, sample_weight, events):
     if not np.isfinite(opt_res.fun):
         raise NonFiniteError("the L-BFGS objective became non-finite")
     flat[...] = opt_res.x
-    net.l2 = alpha / total_w
-    penalty = net.penalty()
+    penalty = net.penalty(alpha / total_w)
     est.loss_ = float((opt_res.fun - penalty) * est._reported_loss_scale() + penalty)
 
 
