@@ -5,10 +5,12 @@ Tiers. The layer-by-layer path compiles only the small kernels a fit uses (the l
 activation), and at batch 200 it is as fast as the fused epoch; the fused epoch saves a Python round trip per layer
 and per mini-batch, which matters for small batches and long fits, but compiling it costs seconds. So with
 ``fused='auto'`` an epoch is fused when its kernel is already compiled in this process or stored in the kernel
-cache (``fastnn.warmup()`` puts it there), or when the steps left in the fit are expected to save more than
-compiling it costs: ``steps_left * (PER_BATCH + PER_LAYER * n_layers) > COMPILE_SECONDS`` (measured on the 2-core
-reference machine; see docs/design.md). Inference is fused once ``mlp_forward`` is compiled or cached, or once the
-network trained fused. ``fused=True`` always fuses an eligible stack, ``False`` never does.
+cache. On a miss a background process compiles it into the cache (``fastnn.network.background``) while the fit
+goes on layer by layer, looking again every ``RECHECK_SECONDS``, and the next epoch after it lands is fused. With
+background compiles off, an epoch is fused when the steps left in the fit are expected to save more than compiling
+it here costs: ``steps_left * (PER_BATCH + PER_LAYER * n_layers) > COMPILE_SECONDS`` (measured on the 2-core
+reference machine; see docs/design.md). ``fastnn.warmup()`` fills the cache ahead of time. Inference is fused once ``mlp_forward`` is compiled or cached, or once the
+network trained fused (a miss starts the background compile too). ``fused=True`` always fuses an eligible stack, ``False`` never does.
 """
 import time
 
