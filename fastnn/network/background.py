@@ -69,6 +69,7 @@ def _try_lock(handle, exclusive):
         return True
     import msvcrt
 
+    handle.seek(0)  # msvcrt locks bytes from the current position: always the first one
     try:
         msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
     except OSError:
@@ -117,10 +118,8 @@ def pending(dtype):
 
 
 def _spawn(name):
-    env = dict(os.environ)
-    env.pop(ENV, None)
     return subprocess.Popen(
-        [sys.executable, "-c", _CHILD, name], env=env, stdin=subprocess.DEVNULL,
+        [sys.executable, "-c", _CHILD, name], stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
     )
 
@@ -131,7 +130,13 @@ def _wait_for_lock(handle):
     else:
         import msvcrt
 
-        msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+        handle.seek(0)
+        while True:  # LK_LOCK gives up after 10 attempts a second apart
+            try:
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+                return
+            except OSError:
+                continue
 
 
 def compile_fused(dtype_name):
