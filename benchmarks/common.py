@@ -17,6 +17,7 @@ with no weight initialisation and no convergence bookkeeping, and the first call
 timed) is where fastnn's kernels compile or load from Numba's cache.
 """
 import functools
+import os
 import time
 import tracemalloc
 import warnings
@@ -24,6 +25,8 @@ import warnings
 import numpy as np
 
 IMPLS = ["fastnn", "sklearn"]
+#: Set (to anything) to measure fastnn's default ``fused='auto'`` instead of the fused epoch.
+DEFAULT_PATH_ENV = "FASTNN_BENCH_DEFAULT_PATH"
 T2_FULL = 60000
 T2_ASV = 10000
 N_FEATURES_T2 = 784
@@ -85,7 +88,8 @@ def make_estimator(impl, **hyper):
     ``hyper`` overrides ``MLP_DEFAULTS`` (any scikit-learn MLPClassifier parameter). fastnn also gets
     ``dtype=np.float32`` (its default) so both compute in float32 on float32 input, and ``fused=True``: the warm
     speed these cases measure is that of the fused epoch, which ``fused='auto'`` uses once ``fastnn.warmup()`` (or
-    a long fit) has compiled it; without it, a one-epoch ``partial_fit`` would run layer by layer.
+    a long fit) has compiled it; without it, a one-epoch ``partial_fit`` would run layer by layer. With
+    ``DEFAULT_PATH_ENV`` set (``compare.py --fresh``), fastnn keeps its default ``fused='auto'``.
     """
     params = {**MLP_DEFAULTS, **hyper}
     if impl == "sklearn":
@@ -93,7 +97,8 @@ def make_estimator(impl, **hyper):
 
         return MLPClassifier(**params)
     if impl == "fastnn":
-        return _fastnn_classifier()(**params, dtype=np.float32, fused=True)
+        fused = "auto" if os.environ.get(DEFAULT_PATH_ENV) else True
+        return _fastnn_classifier()(**params, dtype=np.float32, fused=fused)
     raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}.")
 
 

@@ -3,6 +3,7 @@
     python benchmarks/compare.py                      # full sizes (a few minutes), chart to benchmarks/compare.png
     python benchmarks/compare.py --quick --out /tmp/c.png --table /tmp/c.md    # small sizes, seconds
     python benchmarks/compare.py --profile            # + where fastnn's T2 epoch spends its time
+    python benchmarks/compare.py --fresh --cases T1,T2,T3 --no-torch   # the default path, no warm-up
 
 Cases (hyperparameters matched across libraries: relu, adam lr 1e-3, alpha 1e-4 (sklearn/fastnn), shuffled
 minibatches, float32 data for all):
@@ -26,6 +27,11 @@ CrossEntropyLoss, backward, Adam step) over nn.Linear(784, 100)-ReLU-Linear(100,
 ``torch.set_num_threads(2)``. Within each repeat the implementations run one after another in a rotating order
 (alternating), so a slow phase of the machine hits all of them; the table shows medians over repeats.
 PyTorch is used when importable; it is never a dependency of fastnn.
+
+``--fresh`` measures the path a new user gets by default: the run moves to a fresh interpreter with an empty
+``NUMBA_CACHE_DIR``, no warm-up, and fastnn keeps ``fused='auto'`` (instead of ``fused=True``), so its epochs run
+layer by layer until the background compile of the fused epoch lands (see ``benchmarks/first_fit.py --fresh`` for
+whole fits, later processes and grid searches).
 """
 import argparse
 import datetime
@@ -443,6 +449,18 @@ def profile_t2(sizes):
     pstats.Stats(prof).sort_stats("tottime").print_stats(20)
 
 
+def _rerun_fresh(argv):
+    """Run this script again in a fresh interpreter with an empty kernel cache and fastnn's default path."""
+    import subprocess
+
+    cache = tempfile.mkdtemp(prefix="fastnn-fresh-")
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache, common.DEFAULT_PATH_ENV: "1"}
+    try:
+        subprocess.run([sys.executable, os.path.abspath(__file__), *argv], env=env, check=True)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes and 2 repeats (seconds; for tests)")
@@ -454,7 +472,11 @@ def main(argv=None):
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when importable")
     parser.add_argument("--no-cold", action="store_true", help="T4: skip the empty-cache run (it compiles all)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one fastnn T2 epoch")
+    parser.add_argument("--fresh", action="store_true",
+                        help="the default path: a fresh interpreter, empty kernel cache, fused='auto'")
     args = parser.parse_args(argv)
+    if args.fresh:
+        return _rerun_fresh([a for a in (argv if argv is not None else sys.argv[1:]) if a != "--fresh"])
 
     sizes_name = "quick" if args.quick else "full"
     sizes = list(SIZES[sizes_name])
@@ -488,6 +510,8 @@ def main(argv=None):
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     foot = [f"Machine: {header}; load average at end {load}", f"Command: python benchmarks/compare.py {' '.join(argv or sys.argv[1:])}".rstrip(),
             f"Issue's peer numbers for reference: " + "; ".join(f"{k} {v}" for k, v in ISSUE.items())]
+    if os.environ.get(common.DEFAULT_PATH_ENV):
+        notes.insert(0, "--fresh: fastnn's default path (fused='auto', empty kernel cache, no warm-up)")
     foot += [f"Note: {n}" for n in dict.fromkeys(notes)]
     print(text)
     print()

@@ -8,7 +8,7 @@ from .layers import (
     Tanh,
 )
 from .losses import AbsoluteError, HuberLoss, PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
-from .network import Sequential
+from .network import Sequential, set_background_compile
 from .optimizers import SGD, Adagrad, Adam, AdamW, RMSProp
 
 __all__ = [
@@ -20,7 +20,7 @@ __all__ = [
     "SoftmaxCrossEntropy", "SigmoidCrossEntropy", "SquaredError", "PoissonLoss", "AbsoluteError", "HuberLoss",
     "SGD", "Adagrad", "RMSProp", "Adam", "AdamW",
     # tools
-    "show_versions", "warmup",
+    "show_versions", "warmup", "set_background_compile",
     # modules
     "datasets", "gradcheck", "kernels", "layers", "losses", "network", "optimizers",
 ]

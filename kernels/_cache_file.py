@@ -136,11 +136,13 @@ class CheckedCacheFile(caching.IndexDataCacheFile):
             f.write(pack((self._version, self._source_stamp, overloads)))
 
     def has(self, key):
-        """Whether ``key`` is listed in a sound, fresh index (its data file is checked only when loaded)."""
+        """Whether ``key`` is listed in a sound, fresh index and its data file exists (its contents are checked only
+        when loaded)."""
         try:
-            return key in self._load_index()
+            name = self._load_index().get(key)
         except (DamagedEntry, OSError):
             return False
+        return name is not None and os.path.exists(self._data_path(name))
 
     def evict(self, damage):
         """Remove the damaged file so that the next save starts clean (best effort: the folder may be read-only)."""

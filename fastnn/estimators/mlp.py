@@ -48,8 +48,11 @@ class MLPClassifier(_MLPLayers, ClassifierBase):
         ``tqdm`` (the ``progress`` extra). ``verbose`` keeps scikit-learn's meaning and prints above the bar.
     fused : {'auto', True, False}, default='auto'
         How mini-batch epochs and predictions run: as one compiled kernel call (True), layer by layer (False), or
-        ``'auto'``: fused once that kernel is compiled or cached (``fastnn.warmup()``), or when the fit is long
-        enough to repay compiling it. Both give bit-identical results; only the time differs.
+        ``'auto'``: fused once that kernel is compiled or cached. On a cache miss, a background process compiles it
+        into the cache while the fit runs layer by layer, and the fit switches when it lands (once per machine;
+        off with ``FASTNN_BACKGROUND_COMPILE=0`` or ``fastnn.set_background_compile(False)``, then fused only when
+        the fit is long enough to repay compiling it; ``fastnn.warmup()`` compiles it ahead of time). Both paths
+        give bit-identical results; only the time differs. ``_net.fused_epochs`` counts the fused epochs.
     scoring : str, callable or None, default=None
         What early stopping watches on the validation set, higher is better: None is accuracy (as scikit-learn's
         MLP), ``'loss'`` minus the validation loss, any other string a scikit-learn scorer name (e.g.

@@ -5,18 +5,25 @@ Tiers. The layer-by-layer path compiles only the small kernels a fit uses (the l
 activation), and at batch 200 it is as fast as the fused epoch; the fused epoch saves a Python round trip per layer
 and per mini-batch, which matters for small batches and long fits, but compiling it costs seconds. So with
 ``fused='auto'`` an epoch is fused when its kernel is already compiled in this process or stored in the kernel
-cache (``fastnn.warmup()`` puts it there), or when the steps left in the fit are expected to save more than
-compiling it costs: ``steps_left * (PER_BATCH + PER_LAYER * n_layers) > COMPILE_SECONDS`` (measured on the 2-core
-reference machine; see docs/design.md). Inference is fused once ``mlp_forward`` is compiled or cached, or once the
-network trained fused. ``fused=True`` always fuses an eligible stack, ``False`` never does.
+cache. On a miss a background process compiles it into the cache (``fastnn.network.background``) while the fit
+goes on layer by layer, looking again every ``RECHECK_SECONDS``, and the next epoch after it lands is fused. With
+background compiles off, an epoch is fused when the steps left in the fit are expected to save more than compiling
+it here costs: ``steps_left * (PER_BATCH + PER_LAYER * n_layers) > COMPILE_SECONDS`` (measured on the 2-core
+reference machine; see docs/design.md). ``fastnn.warmup()`` fills the cache ahead of time. Inference is fused once ``mlp_forward`` is compiled or cached, or once the
+network trained fused (a miss starts the background compile too). ``fused=True`` always fuses an eligible stack, ``False`` never does.
 """
+import time
+
 import numpy as np
 
+from . import background
 from ..kernels import is_cached, is_compiled, signature
 from ..kernels import mlp as _mlp
 from ..layers import Activation, Dense
 
 COMPILE_SECONDS = 4.0
+#: How often a fit looks again in the kernel cache for a fused kernel that a background compile is filling in.
+RECHECK_SECONDS = 0.5
 PER_BATCH = 20e-6
 PER_LAYER = 15e-6
 
@@ -58,7 +65,8 @@ class FusedMLP:
         self.slopes = np.array([a.slope if a else 0.0 for a in acts], np.float64)
         self._work, self._batch_buffers = {}, {}
         self._created_state = False
-        self._typed, self._ready_kernels = {}, set()  # kernel -> (signature, in the cache?); kernels known ready
+        self._typed, self._ready_kernels = {}, set()  # kernel -> its signature; kernels known ready
+        self._next_look = {}  # kernel -> when to read the cache's index again
         self._forward_ready = net.fused is True
 
     @staticmethod
@@ -82,23 +90,31 @@ class FusedMLP:
         the kernels training compiled already."""
         if not self._forward_ready:
             self._forward_ready = self.net.fused_epochs > 0 or self._ready(_mlp.mlp_forward, self.forward_args(X))
+            if not self._forward_ready:
+                background.pending(self.net.dtype)
         return self._forward_ready
 
     def _ready(self, kernel, args):
         """Whether ``kernel(*args)`` runs without compiling. Its argument types are fixed for this network (dtype,
-        loss, read-only views), so the signature is typed once (typing the epoch kernel's two dozen arguments costs as
-        much as a small epoch) and the cache's index file is read once."""
+        loss, read-only views), so the signature is typed once (typing the epoch kernel's two dozen arguments costs
+        as much as a small epoch); the cache's index file is read again at most every ``RECHECK_SECONDS``, since a background
+        compile may fill it in while this network trains."""
         if kernel in self._ready_kernels:
             return True
-        typed = self._typed.get(kernel)
-        if typed is None:  # threads predicting at once may both get here: each stores a complete entry
-            sig = signature(kernel, args)
-            typed = self._typed[kernel] = (sig, is_cached(kernel, sig))
-        sig, cached = typed
-        if cached or is_compiled(kernel, sig):
+        sig = self._typed.get(kernel)
+        if sig is None:  # threads predicting at once may both get here: each stores the same complete signature
+            sig = self._typed[kernel] = signature(kernel, args)
+        if is_compiled(kernel, sig) or self._cached(kernel, sig):
             self._ready_kernels.add(kernel)
             return True
         return False
+
+    def _cached(self, kernel, sig):
+        now = time.monotonic()
+        if now < self._next_look.get(kernel, 0.0):
+            return False
+        self._next_look[kernel] = now + RECHECK_SECONDS
+        return is_cached(kernel, sig)
 
     # ------------------------------------------------------------------ training
     def epoch_args(self, X, Y, sample_weight, order, batch_size, alpha, scale):
@@ -173,9 +189,13 @@ class FusedMLP:
         return self._batch_buffers[key]
 
     def worth_fusing(self, args, steps_left):
-        """The ``'auto'`` tier: fuse when the kernel is ready, or when the fit is long enough to repay compiling it."""
+        """The ``'auto'`` tier: fuse when the kernel is ready; else not while a background compile is filling the
+        cache (``fastnn.network.background``: the fit switches when it lands), else when this fit is long enough to
+        repay compiling it here."""
         if self._ready(_mlp.mlp_epoch, args):
             return True
+        if background.pending(self.net.dtype):
+            return False
         return steps_left * (PER_BATCH + PER_LAYER * len(self.net.layers)) > COMPILE_SECONDS
 
     def epoch(self, args):

@@ -79,7 +79,10 @@ class Sequential:
         self._first = trainable[0] if trainable else len(self.layers)
         for i, layer in enumerate(self.layers):
             layer.input_grad = i > self._first
-        self._penalized = [p for layer in self.layers for p, pen in zip(layer.params, layer.penalized) if pen]
+        # The penalised arrays as flat views, made once: penalty() runs on every layered step.
+        self._penalized = [
+            p.reshape(-1) for layer in self.layers for p, pen in zip(layer.params, layer.penalized) if pen
+        ]
         self._plan = None
         self._layered_buffers = None
         self.optimizer.reset()
@@ -135,7 +138,7 @@ class Sequential:
         if not l2:
             return 0.0
         with np.errstate(over="ignore"):  # diverging weights: inf here, reported by the caller's finiteness check
-            return 0.5 * l2 * sum(float(np.dot(p.reshape(-1), p.reshape(-1))) for p in self._penalized)
+            return 0.5 * l2 * sum(float(np.dot(p, p)) for p in self._penalized)
 
     def loss_and_grad(self, X, y, sample_weight=None, l2=0.0):
         """Objective on a batch with L2 coefficient ``l2``; fills ``flat_grads`` with its gradient."""

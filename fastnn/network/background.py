@@ -1,0 +1,189 @@
+"""Background compiles: the fused MLP kernels (``mlp_epoch``, ``mlp_forward``) compiled into the kernel cache by a
+separate process while the first fits run layer by layer, so that the default path reaches fused speed without a
+warm-up (``fastnn.network.fused`` switches between epochs when the kernel lands; the paths are bit-identical).
+
+The compile is paid once per machine (per kernel cache, fastnn version and dtype), not per fit or per process:
+
+- **one at a time**: the compiling process holds an exclusive ``flock`` on ``fused-<dtype>.lock`` in the cache
+  folder; a process that finds it held starts nothing, and a second compiler started at the same moment waits for
+  the lock and then finds the kernels cached;
+- **bounded and quiet**: one interpreter at low priority (``nice`` 10), no output, stopped after
+  ``TIMEOUT_SECONDS``; it outlives the fit that started it, so a short script still fills the cache for the next;
+- **safe to kill**: Numba writes each cache file under a temporary name and renames it, and a kernel counts as
+  cached only when its index entry and its data file are both there (``kernels._jit.is_cached``); the lock dies
+  with its process;
+- **off** with ``FASTNN_BACKGROUND_COMPILE=0`` in the environment or ``fastnn.set_background_compile(False)``;
+  then ``fused='auto'`` compiles the fused epoch in the fitting process only when that fit is long enough to repay
+  it, as before. Nothing starts when the kernels run uncached (no writable cache folder).
+
+The compiling process runs ``main([dtype name])``: exit status 0 when it compiled, 3 when the kernels were already
+cached.
+"""
+import os
+import subprocess
+import sys
+import threading
+
+ENV = "FASTNN_BACKGROUND_COMPILE"
+TIMEOUT_SECONDS = 900
+ALREADY_CACHED = 3
+
+_setting = None  # set_background_compile's choice; None: the environment decides
+_children = {}  # dtype name -> the Popen this process started
+_spawn_lock = threading.Lock()
+_CHILD = "import sys; from fastnn.network.background import main; sys.exit(main())"
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+
+def set_background_compile(enabled):
+    """Turn background compiles of the fused kernels on or off for this process (``None``: back to the
+    ``FASTNN_BACKGROUND_COMPILE`` environment variable, on unless it is ``0``). A compile already running finishes."""
+    global _setting
+    if enabled not in (True, False, None):
+        raise ValueError(f"enabled must be True, False or None, got {enabled!r}.")
+    _setting = enabled
+
+
+def enabled():
+    """Whether background compiles are on (``set_background_compile``, else ``FASTNN_BACKGROUND_COMPILE``)."""
+    if _setting is not None:
+        return _setting
+    return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def lock_path(folder, dtype_name):
+    return os.path.join(folder, f"fused-{dtype_name}.lock")
+
+
+def _try_lock(handle, exclusive):
+    """Take the lock of an open lock file without waiting; False when another process holds it."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        return True
+    import msvcrt
+
+    handle.seek(0)  # msvcrt locks bytes from the current position: always the first one
+    try:
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    if not exclusive:
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+    return True
+
+
+def compiling(folder, dtype_name=None):
+    """Whether a background compile holds its lock in the cache ``folder`` (for ``dtype_name``, or any dtype)."""
+    names = [dtype_name] if dtype_name else ("float32", "float64")
+    for name in names:
+        path = lock_path(folder, name)
+        if not os.path.exists(path):
+            continue
+        try:
+            with open(path, "a+") as handle:
+                if not _try_lock(handle, exclusive=False):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def pending(dtype):
+    """Whether the fused kernels for ``dtype`` are on their way into the cache: a background compile is running
+    (started here, now if needed, or by another process). False when background compiles are off, the kernels run
+    uncached, or this process's compile has ended (then the caller decides as without background compiles)."""
+    if not enabled() or not sys.executable:
+        return False
+    from ..kernels import _jit
+
+    folder = _jit.cache_dir()
+    if folder is None:
+        return False
+    name = str(dtype)
+    with _spawn_lock:
+        child = _children.get(name)
+        if child is not None:
+            return child.poll() is None
+        if compiling(folder, name):
+            return True
+        _children[name] = _spawn(name)
+    return True
+
+
+def _spawn(name):
+    return subprocess.Popen(
+        [sys.executable, "-c", _CHILD, name], stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
+    )
+
+
+def _wait_for_lock(handle):
+    if fcntl is not None:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    else:
+        import msvcrt
+
+        handle.seek(0)
+        while True:  # LK_LOCK gives up after 10 attempts a second apart
+            try:
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+                return
+            except OSError:
+                continue
+
+
+def compile_fused(dtype_name):
+    """Compile (or load) ``mlp_epoch`` and ``mlp_forward`` for ``dtype_name`` with the argument types a fit passes;
+    returns whether anything had to be compiled."""
+    import warnings
+
+    import numpy as np
+
+    from . import fused
+    from ..layers import Dense, ReLU
+    from ..losses import SoftmaxCrossEntropy
+    from .sequential import Sequential
+
+    dtype = np.dtype(dtype_name)
+    net = Sequential([Dense(2), ReLU(), Dense(2)], SoftmaxCrossEntropy(), fused=True).build((2,), dtype, 0)
+    X = np.zeros((4, 2), dtype)
+    y = np.array([0, 1, 0, 1])
+    plan = net._fused_plan()
+    order = np.arange(4)
+    args = plan.epoch_args(X, y, None, order, 2, 1e-4, 1.0)
+    ready = plan._ready(fused._mlp.mlp_epoch, args) and plan._ready(fused._mlp.mlp_forward, plan.forward_args(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net.train_epoch(X, y, None, order, 2, 1e-4)
+        net.logits(X)
+    return not ready
+
+
+def main(argv=None):
+    name = (argv or sys.argv[1:])[0]
+    if hasattr(os, "nice"):
+        os.nice(10)
+    if hasattr(__import__("signal"), "alarm"):
+        import signal
+
+        signal.alarm(TIMEOUT_SECONDS)  # bounded: SIGALRM ends the process, and the lock with it
+    from ..kernels import _jit
+
+    folder = _jit.cache_dir()
+    if folder is None:
+        return ALREADY_CACHED
+    os.makedirs(folder, exist_ok=True)
+    with open(lock_path(folder, name), "a+") as handle:
+        _wait_for_lock(handle)
+        return 0 if compile_fused(name) else ALREADY_CACHED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

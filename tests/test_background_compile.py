@@ -1,0 +1,178 @@
+"""Background compiles (``fastnn.network.background``): with ``fused='auto'`` and an empty cache a fit starts one
+process that compiles the fused kernels into the cache and switches to the fused epoch between epochs when it lands,
+with the same result bit for bit; the compile survives being killed, two compilers started at once compile once,
+and one setting turns it off. tests/conftest.py turns background compiles off for the rest of the suite."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+import fastnn
+from fastnn import MLPClassifier
+from fastnn.network import background
+from fastnn.network import fused as _plan
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _data(n=60, d=5):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, d))
+    return X, (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+
+
+def _fit(**params):
+    X, y = _data()
+    return MLPClassifier(hidden_layer_sizes=(7,), batch_size=16, max_iter=6, random_state=0, **params).fit(X, y)
+
+
+@pytest.fixture
+def empty_cache(monkeypatch):
+    """A cache that holds nothing fused (the kernels themselves may be compiled in this process: the fits run
+    either way) and a record of the compiles a fit asks for instead of real processes."""
+    monkeypatch.setattr(_plan.FusedMLP, "_cached", lambda self, kernel, sig: False)
+    monkeypatch.setattr(_plan, "is_compiled", lambda kernel, sig: False)
+    started = []
+    monkeypatch.setattr(background, "_children", {})
+    monkeypatch.setattr(background, "_spawn", lambda name: started.append(name) or _Running())
+    monkeypatch.setattr(background, "compiling", lambda folder, name=None: False)
+    monkeypatch.setenv(background.ENV, "1")
+    return started
+
+
+class _Running:
+    def poll(self):
+        return None
+
+
+def test_default_fit_on_an_empty_cache_starts_one_background_compile_and_stays_layered(empty_cache):
+    first = _fit()
+    again = _fit(dtype="float64")
+    _fit()
+    assert first._net.fused_epochs == 0 and again._net.fused_epochs == 0
+    assert empty_cache == ["float32", "float64"], "one compile per dtype and process"
+
+
+@pytest.mark.parametrize("off", ["env", "function"])
+def test_background_compiles_off_with_one_setting(empty_cache, monkeypatch, off):
+    if off == "env":
+        monkeypatch.setenv(background.ENV, "0")
+    else:
+        fastnn.set_background_compile(False)
+    try:
+        assert _fit()._net.fused_epochs == 0
+        # Off, the 'auto' tier is as before: a fit long enough to repay the compile fuses in this process.
+        net = _fit()._net
+        assert net._fused_plan().worth_fusing(None, 10**9)
+    finally:
+        fastnn.set_background_compile(None)
+    assert empty_cache == []
+
+
+def test_fit_switches_to_the_fused_epoch_when_the_compile_lands_bit_identical(empty_cache, monkeypatch):
+    layered = _fit(fused=False)
+    epochs = []
+    real_worth = _plan.FusedMLP.worth_fusing
+
+    def lands_after_two_epochs(self, args, steps_left):
+        epochs.append(1)
+        if len(epochs) > 2:
+            monkeypatch.setattr(_plan.FusedMLP, "_ready", lambda self, kernel, args: True)
+        return real_worth(self, args, steps_left)
+
+    monkeypatch.setattr(_plan.FusedMLP, "worth_fusing", lands_after_two_epochs)
+    switched = _fit()
+    assert switched._net.fused_epochs == 4
+    for a, b in zip(switched.coefs_ + switched.intercepts_, layered.coefs_ + layered.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(switched.loss_curve_, layered.loss_curve_)
+    X, _ = _data()
+    np.testing.assert_array_equal(switched.predict_proba(X), layered.predict_proba(X))
+
+
+# ------------------------------------------------------------------ real processes on an empty cache
+LATER = """
+import json, warnings
+warnings.simplefilter("ignore")
+import numpy as np
+from fastnn import MLPClassifier
+rng = np.random.default_rng(0)
+X = rng.standard_normal((60, 5)); y = (X[:, 0] > 0).astype(int)
+params = dict(hidden_layer_sizes=(7,), batch_size=16, max_iter=6, random_state=0)
+auto = MLPClassifier(**params).fit(X, y)
+layered = MLPClassifier(fused=False, **params).fit(X, y)
+print(json.dumps({"fused_epochs": auto._net.fused_epochs,
+                  "same": bool(np.array_equal(auto.predict_proba(X), layered.predict_proba(X)))}))
+"""
+
+
+def _child(env):
+    return subprocess.Popen([sys.executable, "-c", background._CHILD, "float32"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_until(condition, timeout=300):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_background_compile_survives_a_kill_compiles_once_when_started_twice_and_later_fits_fuse(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), background.ENV: "1"}
+    folder_of = "from fastnn.kernels import _jit; print(_jit.cache_dir())"
+    folder = subprocess.run([sys.executable, "-c", folder_of], env=env, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    killed = _child(env)
+    _wait_until(lambda: background.compiling(folder, "float32") or killed.poll() is not None)
+    time.sleep(1.0)  # into the compile
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert not background.compiling(folder, "float32"), "the lock dies with its process"
+
+    first, second = _child(env), _child(env)
+    codes = sorted([first.wait(timeout=900), second.wait(timeout=900)])
+    assert codes == [0, background.ALREADY_CACHED], (codes, first.stderr.read()[-2000:], second.stderr.read()[-2000:])
+
+    later = subprocess.run([sys.executable, "-c", LATER], env=env, capture_output=True, text=True, timeout=600)
+    assert later.returncode == 0, later.stderr[-3000:]
+    out = json.loads(later.stdout.strip().splitlines()[-1])
+    assert out == {"fused_epochs": 6, "same": True}, "a later process runs fused from its first epoch"
+
+
+KERNEL = """
+from fastnn.kernels import jit
+
+
+@jit
+def twice(x):
+    return 2.0 * x
+"""
+
+
+def test_a_cache_entry_without_its_data_file_is_not_cached(tmp_path, monkeypatch):
+    """Numba writes a kernel's index entry before its data file: a compile killed in between must not count."""
+    import importlib
+
+    from fastnn.kernels import _jit
+
+    import numba
+
+    (tmp_path / "halfway_kernel.py").write_text(KERNEL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))  # keep the user's cache clean
+    kernel = importlib.import_module("halfway_kernel").twice
+    assert kernel(1.5) == 3.0
+    sig = _jit.signature(kernel, (1.5,))
+    assert _jit.is_cached(kernel, sig)
+    assert kernel._cache.cache_path.startswith(str(tmp_path))
+    data = list(__import__("pathlib").Path(kernel._cache.cache_path).glob("halfway_kernel.twice-*.nbc"))
+    assert len(data) == 1
+    data[0].unlink()
+    assert not _jit.is_cached(kernel, sig)
