@@ -12,13 +12,14 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .base import BaseNeuralNetwork
+from .features import LayerFeatures
 from .shapes import ShapedInput
 from .stack import LayerStack
 from .mlp import NeuralNetClassifierHead
 from ..layers import ACTIVATIONS, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 
 
-class CNNClassifier(LayerStack, ShapedInput, NeuralNetClassifierHead):
+class CNNClassifier(LayerFeatures, LayerStack, ShapedInput, NeuralNetClassifierHead):
     """Convolutional neural-network classifier for images given as rows of pixels or as ``(N, C, H, W)``.
 
     Architecture, for input ``(C, H, W)``::
@@ -96,6 +97,7 @@ class CNNClassifier(LayerStack, ShapedInput, NeuralNetClassifierHead):
         weight_decay=0.01,
         progress_bar=False,
         fused="auto",
+        transform_layer=None,
     ):
         self.conv_layers = conv_layers
         self.pool_size = pool_size
@@ -130,6 +132,7 @@ class CNNClassifier(LayerStack, ShapedInput, NeuralNetClassifierHead):
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
         self.fused = fused
+        self.transform_layer = transform_layer
 
     _X_shape_hint = "(n_samples, C*H*W) rows or (n_samples, C, H, W) images"
 

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_array, validate_data
 import numbers
 
 from .base import STOCHASTIC_SOLVERS, BaseNeuralNetwork
+from .features import LayerFeatures
 from .stack import LayerStack
 from ..layers import ACTIVATIONS, Dense, Dropout
 from ..losses import LOSSES, HuberLoss
@@ -339,7 +340,7 @@ class NeuralNetRegressorHead(RegressorMixin, BaseNeuralNetwork):
 
 
 # ---------------------------------------------------------------------------------------------- the estimators
-class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
+class MLPClassifier(LayerFeatures, _MLPLayers, NeuralNetClassifierHead):
     """Multi-layer perceptron classifier, a drop-in for ``sklearn.neural_network.MLPClassifier``.
 
     Minimises the (weighted) cross-entropy ``sum_i w_i l_i / sum_i w_i + 0.5 * alpha * sum ||W||^2 / sum_i w_i``
@@ -370,6 +371,9 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
         ``'neg_log_loss'``, ``'balanced_accuracy'``) and a callable ``scorer(estimator, X, y)``.
         ``validation_scores_`` and ``best_validation_score_`` are on that scale. The validation set is
         ``fit(..., X_val=, y_val=, sample_weight_val=)`` when given, else a ``validation_fraction`` split.
+    transform_layer : int or None, default=None
+        The layer whose outputs ``transform`` returns (float64 features for a second model): None is the last
+        hidden layer, an int indexes the layer list of ``summary()`` (-1: the output logits). Fit ignores it.
 
     ``set_callbacks(*callbacks)`` (scikit-learn >= 1.9) takes ``sklearn.callback`` callbacks (``ProgressBar``,
     ``ScoringMonitor``, your own): the fit is the root task and each epoch (each L-BFGS iteration) a subtask; an
@@ -422,6 +426,7 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
         weight_decay=0.01,
         progress_bar=False,
         fused="auto",
+        transform_layer=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -453,9 +458,10 @@ class MLPClassifier(_MLPLayers, NeuralNetClassifierHead):
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
         self.fused = fused
+        self.transform_layer = transform_layer
 
 
-class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
+class MLPRegressor(LayerFeatures, _MLPLayers, NeuralNetRegressorHead):
     """Multi-layer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
 
     ``loss='squared_error'`` minimises ``0.5 * sum_k (f_k(x) - y_k)^2`` per sample (the reported ``loss_`` and
@@ -510,6 +516,7 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
         weight_decay=0.01,
         progress_bar=False,
         fused="auto",
+        transform_layer=None,
     ):
         self.loss = loss
         self.huber_delta = huber_delta
@@ -542,3 +549,4 @@ class MLPRegressor(_MLPLayers, NeuralNetRegressorHead):
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
         self.fused = fused
+        self.transform_layer = transform_layer

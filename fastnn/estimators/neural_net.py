@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from .base import BaseNeuralNetwork
+from .features import LayerFeatures
 from .shapes import ShapedInput
 from .stack import LayerStack
 from .mlp import NeuralNetClassifierHead, NeuralNetRegressorHead
@@ -90,7 +91,7 @@ class _TemplateStack(LayerStack, ShapedInput):
         return self._hidden_origins()[index]
 
 
-class NeuralNetClassifier(_TemplateStack, NeuralNetClassifierHead):
+class NeuralNetClassifier(LayerFeatures, _TemplateStack, NeuralNetClassifierHead):
     """Neural-network classifier over any stack of fastnn layers.
 
     ``NeuralNetClassifier(layers=[Conv2D(16, 3, padding='same'), BatchNorm(), ReLU(), MaxPool2D(2), Flatten()],
@@ -164,6 +165,7 @@ class NeuralNetClassifier(_TemplateStack, NeuralNetClassifierHead):
         weight_decay=0.01,
         progress_bar=False,
         fused="auto",
+        transform_layer=None,
     ):
         self.layers = layers
         self.input_shape = input_shape
@@ -195,9 +197,10 @@ class NeuralNetClassifier(_TemplateStack, NeuralNetClassifierHead):
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
         self.fused = fused
+        self.transform_layer = transform_layer
 
 
-class NeuralNetRegressor(_TemplateStack, NeuralNetRegressorHead):
+class NeuralNetRegressor(LayerFeatures, _TemplateStack, NeuralNetRegressorHead):
     """Neural-network regressor over any stack of fastnn layers: ``layers`` followed by ``Dense(n_outputs)``.
 
     ``loss``: ``'squared_error'`` (default), ``'absolute_error'``, ``'huber'`` (threshold ``huber_delta``, in the
@@ -247,6 +250,7 @@ class NeuralNetRegressor(_TemplateStack, NeuralNetRegressorHead):
         weight_decay=0.01,
         progress_bar=False,
         fused="auto",
+        transform_layer=None,
     ):
         self.layers = layers
         self.loss = loss
@@ -279,3 +283,4 @@ class NeuralNetRegressor(_TemplateStack, NeuralNetRegressorHead):
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
         self.fused = fused
+        self.transform_layer = transform_layer
