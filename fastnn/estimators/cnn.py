@@ -13,13 +13,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .base import BaseNeuralNetwork
 from .features import LayerFeatures
+from .summary import ModelSummary
 from .shapes import ShapedInput
 from .stack import LayerStack
 from .mlp import NeuralNetClassifierHead
 from ..layers import ACTIVATIONS, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 
 
-class CNNClassifier(LayerFeatures, LayerStack, ShapedInput, NeuralNetClassifierHead):
+class CNNClassifier(LayerFeatures, ModelSummary, LayerStack, ShapedInput, NeuralNetClassifierHead):
     """Convolutional neural-network classifier for images given as rows of pixels or as ``(N, C, H, W)``.
 
     Architecture, for input ``(C, H, W)``::

@@ -22,6 +22,7 @@ import numbers
 
 from .base import STOCHASTIC_SOLVERS, BaseNeuralNetwork
 from .features import LayerFeatures
+from .summary import ModelSummary
 from .stack import LayerStack
 from ..layers import ACTIVATIONS, Dense, Dropout
 from ..losses import LOSSES, HuberLoss
@@ -340,7 +341,7 @@ class NeuralNetRegressorHead(RegressorMixin, BaseNeuralNetwork):
 
 
 # ---------------------------------------------------------------------------------------------- the estimators
-class MLPClassifier(LayerFeatures, _MLPLayers, NeuralNetClassifierHead):
+class MLPClassifier(LayerFeatures, ModelSummary, _MLPLayers, NeuralNetClassifierHead):
     """Multi-layer perceptron classifier, a drop-in for ``sklearn.neural_network.MLPClassifier``.
 
     Minimises the (weighted) cross-entropy ``sum_i w_i l_i / sum_i w_i + 0.5 * alpha * sum ||W||^2 / sum_i w_i``
@@ -461,7 +462,7 @@ class MLPClassifier(LayerFeatures, _MLPLayers, NeuralNetClassifierHead):
         self.transform_layer = transform_layer
 
 
-class MLPRegressor(LayerFeatures, _MLPLayers, NeuralNetRegressorHead):
+class MLPRegressor(LayerFeatures, ModelSummary, _MLPLayers, NeuralNetRegressorHead):
     """Multi-layer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
 
     ``loss='squared_error'`` minimises ``0.5 * sum_k (f_k(x) - y_k)^2`` per sample (the reported ``loss_`` and

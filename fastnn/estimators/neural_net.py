@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval
 
 from .base import BaseNeuralNetwork
 from .features import LayerFeatures
+from .summary import ModelSummary
 from .shapes import ShapedInput
 from .stack import LayerStack
 from .mlp import NeuralNetClassifierHead, NeuralNetRegressorHead
@@ -91,7 +92,7 @@ class _TemplateStack(LayerStack, ShapedInput):
         return self._hidden_origins()[index]
 
 
-class NeuralNetClassifier(LayerFeatures, _TemplateStack, NeuralNetClassifierHead):
+class NeuralNetClassifier(LayerFeatures, ModelSummary, _TemplateStack, NeuralNetClassifierHead):
     """Neural-network classifier over any stack of fastnn layers.
 
     ``NeuralNetClassifier(layers=[Conv2D(16, 3, padding='same'), BatchNorm(), ReLU(), MaxPool2D(2), Flatten()],
@@ -200,7 +201,7 @@ class NeuralNetClassifier(LayerFeatures, _TemplateStack, NeuralNetClassifierHead
         self.transform_layer = transform_layer
 
 
-class NeuralNetRegressor(LayerFeatures, _TemplateStack, NeuralNetRegressorHead):
+class NeuralNetRegressor(LayerFeatures, ModelSummary, _TemplateStack, NeuralNetRegressorHead):
     """Neural-network regressor over any stack of fastnn layers: ``layers`` followed by ``Dense(n_outputs)``.
 
     ``loss``: ``'squared_error'`` (default), ``'absolute_error'``, ``'huber'`` (threshold ``huber_delta``, in the

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .fused import FusedMLP
+from .summary import summarize
 from ..kernels import softmax as _softmax
 from ..layers import BatchNorm, kernel_array
 from ..optimizers import Adam
@@ -242,6 +243,10 @@ class Sequential:
         if state.shape != self.flat_params.shape:
             raise ValueError(f"state has shape {state.shape}, the network has {self.flat_params.shape} parameters.")
         self.flat_params[...] = state
+
+    def summary(self):
+        """The layer table (``fastnn.network.summary.Summary``): output shapes, parameter counts, dtype, fused path."""
+        return summarize(self)
 
     def __repr__(self):
         return f"Sequential([{', '.join(map(repr, self.layers))}], {self.loss!r}, {self.optimizer!r})"
