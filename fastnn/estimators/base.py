@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import _version
 from ..training import solvers as _solvers
 from ..training.callbacks import CALLBACK_ATTRS, TRANSIENT_ATTRS, SetCallbacks, SklearnCallbacks, callback_mixin
-from ..training.events import EpochEvents
+from ..training.events import ATTACHED, EpochEvents
 from ..training.scoring import ValidationSet, check_validation_args
 from ..training.checks import check_features, check_lengths, check_sample_weight
 from ..layers import all_finite, kernel_array
@@ -429,6 +429,7 @@ class BaseNeuralNetwork(callback_mixin(), BaseEstimator):
                 task = "partial_fit" if incremental else "fit"
                 subtask = "epoch" if stochastic else "lbfgs-iter"
                 events.listeners.append(SklearnCallbacks(self, X, y, sample_weight, subtasks, task, subtask))
+            events.listeners.extend(self.__dict__.get(ATTACHED, ()))  # Checkpoint.attach: any scikit-learn
         except BaseException:
             events.close()
             raise
