@@ -170,10 +170,10 @@ class Checkpoint:
     def teardown(self, estimator, context):
         pass
 
-    def on_fit_task_begin(self, estimator, context, *, X=None, y=None, metadata=None):
+    def on_fit_task_begin(self, estimator, context):
         pass
 
-    def on_fit_task_end(self, estimator, context, *, X=None, y=None, metadata=None, fitted_estimator=None):
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
         if fitted_estimator is None:
             return False
         if context.task_name in _EPOCH_TASKS:
