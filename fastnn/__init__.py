@@ -9,6 +9,7 @@ from .layers import (
 )
 from .losses import AbsoluteError, HuberLoss, PoissonLoss, SigmoidCrossEntropy, SoftmaxCrossEntropy, SquaredError
 from .network import Sequential, set_background_compile
+from .training.checkpoint import Checkpoint, load_checkpoint
 from .optimizers import SGD, Adagrad, Adam, AdamW, RMSProp
 
 __all__ = [
@@ -20,7 +21,7 @@ __all__ = [
     "SoftmaxCrossEntropy", "SigmoidCrossEntropy", "SquaredError", "PoissonLoss", "AbsoluteError", "HuberLoss",
     "SGD", "Adagrad", "RMSProp", "Adam", "AdamW",
     # tools
-    "show_versions", "warmup", "set_background_compile",
+    "show_versions", "warmup", "set_background_compile", "Checkpoint", "load_checkpoint",
     # modules
     "datasets", "gradcheck", "kernels", "layers", "losses", "network", "optimizers",
 ]

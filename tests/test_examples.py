@@ -191,3 +191,15 @@ def test_custom_network_fast(tmp_path, capsys):
     assert mse["huber"] < 0.1 and mse["absolute_error"] < 0.1 and mse["squared_error"] > 10 * mse["huber"], mse
     assert "NeuralNetClassifier" in capsys.readouterr().out
     assert_figures(res["figures"], tmp_path, ["custom_network.png"])
+
+
+def test_learned_features_fast(tmp_path, capsys):
+    res = load_example("learned_features").main(fast=True, out_dir=str(tmp_path))
+    acc = res["accuracy"]
+    assert list(acc) == ["15 nearest neighbours", "logistic regression", "gradient boosting"]
+    # nearest neighbours measure distance in the network's 8-feature space far better than in 100 mostly-noise ones
+    assert acc["15 nearest neighbours"]["learned"] > acc["15 nearest neighbours"]["raw"] + 0.1, acc
+    assert res["network_accuracy"] > 0.65 and all(0.25 < a[k] <= 1 for a in acc.values() for k in a), res
+    out = capsys.readouterr().out
+    assert "<- transform" in out and "mlpclassifier_hidden7" in out
+    assert_figures(res["figures"], tmp_path, ["learned_features.png"])

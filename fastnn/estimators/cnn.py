@@ -14,11 +14,13 @@ from sklearn.utils._param_validation import Interval
 from ..layers import ACTIVATIONS, Conv2D, Flatten, MaxPool2D
 from .classifier import ClassifierBase
 from .params import TRAINING_CONSTRAINTS
+from .features import LayerFeatures
+from .summary import ModelSummary
 from .shapes import ShapedInput
 from .stack import DenseLayers
 
 
-class CNNClassifier(DenseLayers, ShapedInput, ClassifierBase):
+class CNNClassifier(LayerFeatures, ModelSummary, DenseLayers, ShapedInput, ClassifierBase):
     """Convolutional neural-network classifier for images given as rows of pixels or as ``(N, C, H, W)``.
 
     Architecture, for input ``(C, H, W)``::
@@ -94,6 +96,7 @@ class CNNClassifier(DenseLayers, ShapedInput, ClassifierBase):
         weight_decay=0.01,
         progress_bar=False,
         fused="auto",
+        transform_layer=None,
     ):
         self.conv_layers = conv_layers
         self.pool_size = pool_size
@@ -128,6 +131,7 @@ class CNNClassifier(DenseLayers, ShapedInput, ClassifierBase):
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
         self.fused = fused
+        self.transform_layer = transform_layer
 
     _X_shape_hint = "(n_samples, C*H*W) rows or (n_samples, C, H, W) images"
 

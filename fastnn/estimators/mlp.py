@@ -13,6 +13,8 @@ from .classifier import ClassifierBase
 from .params import TRAINING_CONSTRAINTS
 from .regressor import RegressorBase
 from .stack import DenseLayers
+from .features import LayerFeatures
+from .summary import ModelSummary
 
 
 class _MLPLayers(DenseLayers):
@@ -25,7 +27,7 @@ class _MLPLayers(DenseLayers):
 
 
 # ---------------------------------------------------------------------------------------------- the estimators
-class MLPClassifier(_MLPLayers, ClassifierBase):
+class MLPClassifier(LayerFeatures, ModelSummary, _MLPLayers, ClassifierBase):
     """Multi-layer perceptron classifier, a drop-in for ``sklearn.neural_network.MLPClassifier``.
 
     Minimises the (weighted) cross-entropy ``sum_i w_i l_i / sum_i w_i + 0.5 * alpha * sum ||W||^2 / sum_i w_i``
@@ -59,6 +61,9 @@ class MLPClassifier(_MLPLayers, ClassifierBase):
         ``'neg_log_loss'``, ``'balanced_accuracy'``) and a callable ``scorer(estimator, X, y)``.
         ``validation_scores_`` and ``best_validation_score_`` are on that scale. The validation set is
         ``fit(..., X_val=, y_val=, sample_weight_val=)`` when given, else a ``validation_fraction`` split.
+    transform_layer : int or None, default=None
+        The layer whose outputs ``transform`` returns (float64 features for a second model): None is the last
+        hidden layer, an int indexes the layer list of ``summary()`` (-1: the output logits). Fit ignores it.
 
     ``set_callbacks(*callbacks)`` (scikit-learn >= 1.9) takes ``sklearn.callback`` callbacks (``ProgressBar``,
     ``ScoringMonitor``, your own): the fit is the root task and each epoch (each L-BFGS iteration) a subtask; an
@@ -111,6 +116,7 @@ class MLPClassifier(_MLPLayers, ClassifierBase):
         weight_decay=0.01,
         progress_bar=False,
         fused="auto",
+        transform_layer=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -142,9 +148,10 @@ class MLPClassifier(_MLPLayers, ClassifierBase):
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
         self.fused = fused
+        self.transform_layer = transform_layer
 
 
-class MLPRegressor(_MLPLayers, RegressorBase):
+class MLPRegressor(LayerFeatures, ModelSummary, _MLPLayers, RegressorBase):
     """Multi-layer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
 
     ``loss='squared_error'`` minimises ``0.5 * sum_k (f_k(x) - y_k)^2`` per sample (the reported ``loss_`` and
@@ -199,6 +206,7 @@ class MLPRegressor(_MLPLayers, RegressorBase):
         weight_decay=0.01,
         progress_bar=False,
         fused="auto",
+        transform_layer=None,
     ):
         self.loss = loss
         self.huber_delta = huber_delta
@@ -231,3 +239,4 @@ class MLPRegressor(_MLPLayers, RegressorBase):
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
         self.fused = fused
+        self.transform_layer = transform_layer

@@ -23,6 +23,8 @@ from ..layers import Activation, Dense, Dropout, Layer, ReLU
 from .classifier import ClassifierBase
 from .params import TRAINING_CONSTRAINTS
 from .regressor import RegressorBase
+from .features import LayerFeatures
+from .summary import ModelSummary
 from .shapes import ShapedInput
 from .stack import LayerStack
 
@@ -88,7 +90,7 @@ class _TemplateStack(LayerStack, ShapedInput):
         return self._hidden_origins()[index]
 
 
-class NeuralNetClassifier(_TemplateStack, ClassifierBase):
+class NeuralNetClassifier(LayerFeatures, ModelSummary, _TemplateStack, ClassifierBase):
     """Neural-network classifier over any stack of fastnn layers.
 
     ``NeuralNetClassifier(layers=[Conv2D(16, 3, padding='same'), BatchNorm(), ReLU(), MaxPool2D(2), Flatten()],
@@ -162,6 +164,7 @@ class NeuralNetClassifier(_TemplateStack, ClassifierBase):
         weight_decay=0.01,
         progress_bar=False,
         fused="auto",
+        transform_layer=None,
     ):
         self.layers = layers
         self.input_shape = input_shape
@@ -193,9 +196,10 @@ class NeuralNetClassifier(_TemplateStack, ClassifierBase):
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
         self.fused = fused
+        self.transform_layer = transform_layer
 
 
-class NeuralNetRegressor(_TemplateStack, RegressorBase):
+class NeuralNetRegressor(LayerFeatures, ModelSummary, _TemplateStack, RegressorBase):
     """Neural-network regressor over any stack of fastnn layers: ``layers`` followed by ``Dense(n_outputs)``.
 
     ``loss``: ``'squared_error'`` (default), ``'absolute_error'``, ``'huber'`` (threshold ``huber_delta``, in the
@@ -245,6 +249,7 @@ class NeuralNetRegressor(_TemplateStack, RegressorBase):
         weight_decay=0.01,
         progress_bar=False,
         fused="auto",
+        transform_layer=None,
     ):
         self.layers = layers
         self.loss = loss
@@ -277,3 +282,4 @@ class NeuralNetRegressor(_TemplateStack, RegressorBase):
         self.weight_decay = weight_decay
         self.progress_bar = progress_bar
         self.fused = fused
+        self.transform_layer = transform_layer

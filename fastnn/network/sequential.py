@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .fused import FusedMLP
+from .summary import summarize
 from ..kernels import softmax as _softmax
 from ..layers import BatchNorm, kernel_array
 from ..optimizers import Adam
@@ -257,6 +258,10 @@ class Sequential:
                 f"the vector has shape {vector.shape}, the network has {self.flat_params.shape} parameters."
             )
         self.flat_params[...] = vector
+
+    def summary(self):
+        """The layer table (``fastnn.network.summary.Summary``): output shapes, parameter counts, dtype, fused path."""
+        return summarize(self)
 
     def __repr__(self):
         return f"Sequential([{', '.join(map(repr, self.layers))}], {self.loss!r}, {self.optimizer!r})"

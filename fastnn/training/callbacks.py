@@ -17,13 +17,17 @@ import importlib.util
 
 import numpy as np
 
+from .events import ATTACHED
+
 #: The first scikit-learn with ``sklearn.callback``.
 MIN_SKLEARN = "1.9"
 
 #: Attributes the callback machinery sets on an estimator: left alone by the fit's snapshot/restore.
-CALLBACK_ATTRS = ("_skl_callbacks", "_parent_callback_ctx", "_callback_fit_ctx", "_skl_callbacks_to_teardown")
-#: Those that only live during one fit: never pickled (nor carried into ``fitted_estimator`` copies).
-TRANSIENT_ATTRS = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
+CALLBACK_ATTRS = (
+    "_skl_callbacks", "_parent_callback_ctx", "_callback_fit_ctx", "_skl_callbacks_to_teardown", ATTACHED,
+)
+#: Those never pickled: the per-fit contexts (nor carried into ``fitted_estimator`` copies) and attached listeners.
+TRANSIENT_ATTRS = ("_callback_fit_ctx", "_skl_callbacks_to_teardown", ATTACHED)
 
 #: Fitted lists copied into a ``fitted_estimator`` (the live ones keep growing).
 _CURVES = ("loss_curve_", "learning_rate_curve_", "validation_scores_", "validation_loss_curve_")

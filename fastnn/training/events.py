@@ -10,6 +10,10 @@ listeners are the tqdm bar (``progress_bar=True``, ``fastnn.training.progress``)
 nothing more per epoch.
 """
 
+#: The estimator attribute holding listeners attached to it (``Checkpoint.attach``): every fit of the estimator calls
+#: them, with or without ``sklearn.callback``; they are neither cloned nor pickled.
+ATTACHED = "_attached_epoch_listeners"
+
 
 class EpochEvents:
     """The listeners of one fit, called in order."""

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import solvers
 from .callbacks import SklearnCallbacks
-from .events import EpochEvents
+from .events import ATTACHED, EpochEvents
 from .solver_registry import STOCHASTIC_SOLVERS
 
 #: Fitted attributes that only some solvers or settings have; a first fit removes the previous fit's.
@@ -73,6 +73,7 @@ def fit_events(est, X, y, sample_weight, incremental):
             task = "partial_fit" if incremental else "fit"
             subtask = "epoch" if stochastic else "lbfgs-iter"
             events.listeners.append(SklearnCallbacks(est, X, y, sample_weight, subtasks, task, subtask))
+        events.listeners.extend(est.__dict__.get(ATTACHED, ()))  # Checkpoint.attach: any scikit-learn
     except BaseException:
         events.close()
         raise
