@@ -49,6 +49,7 @@ autosummary_generate = True
 autosummary_imported_members = False
 autodoc_default_options = {"members": False}
 autodoc_typehints = "none"
+autodoc_preserve_defaults = True  # signatures show `dtype=np.float32` as written, not the class repr
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
@@ -80,7 +81,7 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
     "navigation_with_keys": False,
 }
-html_sidebars = {"changelog": [], "index": []}
+html_sidebars = {"changelog": [], "index": [], "api/index": []}  # the API index lists the pages itself
 html_show_sourcelink = False
 
 
@@ -119,3 +120,16 @@ def _write_cli_help():
 
 
 _write_cli_help()
+
+
+# ---------------------------------------------------------------------------------------------- autodoc
+def _skip_scikit_learn_members(app, what, name, obj, skip, options):
+    """Leave out the methods every estimator inherits from scikit-learn (``get_params``, ``score``, the metadata
+    requests): scikit-learn documents them, and their docstrings point into scikit-learn's own glossary."""
+    if getattr(obj, "__module__", None) and obj.__module__.split(".")[0] == "sklearn":
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_scikit_learn_members)

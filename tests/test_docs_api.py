@@ -17,10 +17,10 @@ MODULES = ["fastnn", "fastnn.layers", "fastnn.losses", "fastnn.optimizers", "fas
 
 
 def listed_names():
-    """``(module, name)`` of every autosummary entry, under the ``currentmodule`` in force."""
+    """``(module, name)`` of every autosummary entry, under the module in force (``currentmodule``, ``module``)."""
     module, entries, in_table = None, [], False
     for line in API.read_text().splitlines():
-        if m := re.match(r"\.\. currentmodule:: (\S+)", line):
+        if m := re.match(r"\.\. (?:currentmodule|module|automodule):: (\S+)", line):
             module = m.group(1)
         elif line.startswith(".. autosummary::"):
             in_table = True
