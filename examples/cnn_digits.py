@@ -1,9 +1,12 @@
 """CNN on digits: CNNClassifier on the bundled 8x8 digit images, its confusion matrix and first-layer filters.
+===========================================================================================================
 
 ``CNNClassifier`` takes flat rows like every scikit-learn estimator and reshapes them to ``input_shape``
 ``(C, H, W)``; here one grey channel of 8 x 8 pixels. The script prints test accuracy and fit time (next to an
 ``MLPClassifier`` of similar size for reference) and saves ``figures/cnn_confusion.png``
 (``ConfusionMatrixDisplay``) and ``figures/cnn_filters.png`` (the learned 3 x 3 first-layer filters).
+
+::
 
     MPLBACKEND=Agg python examples/cnn_digits.py [--fast]
 """
@@ -19,7 +22,8 @@ from sklearn.model_selection import train_test_split
 
 import fastnn
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
 N_FILTERS, KERNEL = 16, 3
 
 
@@ -106,7 +110,7 @@ def plot(cnn, X_test, y_test, out_dir):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="400 training images, 5 epochs")
     parser.add_argument("--out-dir", default=DEFAULT_OUT, help="where to save the figures")
     args = parser.parse_args()

@@ -1,4 +1,5 @@
 """Any network behind fit/predict: NeuralNetClassifier and NeuralNetRegressor with your own layer stack.
+=====================================================================================================
 
 Two stories, one figure (``figures/custom_network.png``):
 
@@ -10,6 +11,8 @@ Two stories, one figure (``figures/custom_network.png``):
 2. Regression with outliers: 15% of the training targets are pushed far up. ``loss='squared_error'`` chases them,
    ``loss='huber'`` (``huber_delta`` caps their pull) and ``'absolute_error'`` follow the clean curve; the right
    panel shows the three fits, the printed table their error on clean held-out data.
+
+::
 
     MPLBACKEND=Agg python examples/custom_network.py [--fast]
 """
@@ -26,7 +29,8 @@ from sklearn.model_selection import train_test_split
 import fastnn
 from fastnn.layers import BatchNorm, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Tanh
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
 
 
 def bn_conv_stack():
@@ -152,7 +156,7 @@ def plot(digits, regression, out_dir):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="600 training images, 4 epochs; shorter regression fits")
     parser.add_argument("--out-dir", default=DEFAULT_OUT, help="where to save the figure")
     args = parser.parse_args()

@@ -1,8 +1,11 @@
 """Distributed search: the grid search of grid_search.py on a dask.distributed cluster.
+====================================================================================
 
 scikit-learn parallelises ``GridSearchCV`` through joblib, and joblib can hand its tasks to a dask cluster
 (``joblib.parallel_config(backend="dask")``). Nothing in the search changes: the same fastnn estimators,
 pickled to the workers, trained there, scored, sent back. This is how to scale a search past one machine.
+
+::
 
     pip install "fastnn[distributed]"        # dask[distributed]; examples also need "fastnn[examples]"
 
@@ -13,14 +16,19 @@ For a real cluster, start ``dask scheduler`` on one machine and ``dask worker tc
 each with fastnn installed (the same version: the workers unpickle fastnn estimators). Set
 ``NUMBA_NUM_THREADS=1`` / ``OMP_NUM_THREADS=1`` in the workers' environment when a worker runs several tasks
 at once. Prints the best parameters, score and wall-clock time; saves ``figures/distributed_search.png``.
+The documentation site shows this script without running it; the figure of its last full run (2026-11-22):
+
+.. image:: /../examples/figures/distributed_search.png
+   :alt: mean cross-validated accuracy over the grid, computed on a dask cluster
 """
 import argparse
 import os
 import sys
 import time
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # to share grid_search.py's search
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
+sys.path.insert(0, os.path.dirname(DEFAULT_OUT))  # to share grid_search.py's search
 
 MISSING_DASK = (
     "distributed_search.py needs dask.distributed, which is not installed. Install it with\n"
@@ -78,8 +86,10 @@ def main(fast=False, out_dir=DEFAULT_OUT, scheduler=None, n_workers=2):
             "figures": [path]}
 
 
+# sphinx_gallery_thumbnail_path = "../examples/figures/distributed_search.png"
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="a 2 x 2 grid on 600 images, 30 epochs")
     parser.add_argument("--scheduler", default=None,
                         help="address of a running dask scheduler (tcp://host:8786); default: a LocalCluster")

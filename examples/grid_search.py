@@ -1,10 +1,13 @@
 """Grid search: GridSearchCV over hidden sizes x alpha x activation, fastnn vs scikit-learn's MLP.
+===============================================================================================
 
 fastnn's estimators are ordinary scikit-learn estimators (``get_params``/``set_params``/``clone`` work, and
 fitted models pickle), so ``GridSearchCV(..., n_jobs=2)`` runs them in joblib worker processes like any other.
 The script runs the same search twice, over ``fastnn.MLPClassifier`` and over
 ``sklearn.neural_network.MLPClassifier``, prints the best parameters, the best score and the wall-clock time
 of each, and saves a heatmap of fastnn's mean cross-validated accuracy (``figures/grid_search.png``).
+
+::
 
     MPLBACKEND=Agg python examples/grid_search.py [--fast] [--n-jobs 2]
 
@@ -26,7 +29,8 @@ from sklearn.preprocessing import StandardScaler
 
 from fastnn import MLPClassifier
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
 
 
 def make_search(estimator_cls, fast, n_jobs):
@@ -152,7 +156,7 @@ def plot(tables, hidden, alphas, out_dir, filename="grid_search.png",
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="a 2 x 2 grid on 600 images, 30 epochs")
     parser.add_argument("--n-jobs", type=int, default=2, help="joblib workers (default 2)")
     parser.add_argument("--out-dir", default=DEFAULT_OUT, help="where to save the figure")

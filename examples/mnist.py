@@ -1,4 +1,7 @@
 """MNIST: an MLPClassifier trained on the 60,000 MNIST digits read from their IDX files.
+=====================================================================================
+
+::
 
     python examples/mnist.py --data DIR [--fast]
 
@@ -9,7 +12,8 @@ DIR holds the four IDX files (gzipped or not), named as distributed::
 ``fastnn.datasets.load_idx`` reads them. The script trains ``MLPClassifier(hidden_layer_sizes=(256,),
 early_stopping=True)`` on pixels scaled to [0, 1], prints test accuracy, epochs and fit time, and saves the
 learning curves (``fastnn.plotting.plot_learning_curves``) to ``figures/mnist_learning_curves.png`` when
-matplotlib is installed. ``--fast`` trains on the first 10,000 images for at most 5 epochs.
+matplotlib is installed. ``--fast`` trains on the first 10,000 images for at most 5 epochs. The documentation
+site shows this script without running it (MNIST is not bundled).
 """
 import argparse
 import glob
@@ -23,7 +27,8 @@ from sklearn.exceptions import ConvergenceWarning
 from fastnn import MLPClassifier
 from fastnn.datasets import load_idx
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
 
 FILES = {
     "X_train": "train-images*idx3-ubyte*",
@@ -120,7 +125,7 @@ def main(fast=False, out_dir=DEFAULT_OUT, data=None):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--data", default=None, help="folder with the four MNIST IDX files")
     parser.add_argument("--fast", action="store_true", help="10,000 training images, at most 5 epochs")
     parser.add_argument("--out-dir", default=DEFAULT_OUT, help="where to save the figure")

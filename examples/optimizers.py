@@ -1,4 +1,5 @@
 """Optimizers: training-loss curves of six update rules on the same network and data.
+==================================================================================
 
 One network (digits, 64 -> 64 relu -> 10 softmax, batch 64, same initial weights) trained for the same number
 of epochs with each rule, chosen through ``MLPClassifier``'s ``solver`` and its parameters:
@@ -18,6 +19,8 @@ Learning rates are each rule's customary one (momentum methods take larger steps
 to match them; the adaptive rules normalise the step). Prints final training loss and test accuracy per rule
 and saves ``figures/optimizers.png``.
 
+::
+
     MPLBACKEND=Agg python examples/optimizers.py [--fast]
 """
 import argparse
@@ -32,7 +35,8 @@ from sklearn.preprocessing import StandardScaler
 
 from fastnn import MLPClassifier
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
 
 RULES = {
     "SGD": dict(solver="sgd", momentum=0.0, learning_rate_init=0.02),
@@ -101,7 +105,7 @@ def plot(curves, out_dir):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="15 epochs instead of 60")
     parser.add_argument("--out-dir", default=DEFAULT_OUT, help="where to save the figure")
     args = parser.parse_args()

@@ -1,4 +1,5 @@
 """Out-of-core training: an MLPClassifier learns from more data than its dask workers may hold.
+============================================================================================
 
 ``dask_ml.wrappers.Incremental(fastnn.MLPClassifier(...))`` walks a dask array block by block and calls the
 model's ``partial_fit`` on each block, on whichever worker holds it; one ``Incremental.partial_fit`` is one pass
@@ -12,6 +13,8 @@ kills a worker that goes past 95 % of its limit, so the run could not finish if 
 At the end every worker reports its peak resident memory (``getrusage``), which stays below the limit; the
 client process never computes a block.
 
+::
+
     pip install "fastnn[distributed,examples]"     # dask[distributed], dask-ml, pyarrow; matplotlib
 
     python examples/out_of_core.py [--fast]                         # a LocalCluster on this machine
@@ -20,7 +23,12 @@ client process never computes a block.
 Data: 10 classes, each a mixture of 4 Gaussian clusters in 256 dimensions (float32), 16384 rows per block.
 Default: 4 GiB (4,194,304 rows), 2 workers of 1.5 GiB, 4 passes. ``--fast``: 1.25 GiB, 1 worker of 1 GiB, 2
 passes. A worker needs about 300 MiB before any data (Python, NumPy, SciPy, scikit-learn, Numba, dask); in the
-fast setting it usually peaks near 415 MiB, once (inside the full test suite) at 662 MiB, hence limits of 1 GiB. Prints the score after each pass and the memory numbers; saves ``figures/out_of_core.png``.
+fast setting it usually peaks near 415 MiB, once (inside the full test suite) at 662 MiB, hence limits of 1 GiB.
+Prints the score after each pass and the memory numbers; saves ``figures/out_of_core.png``. The documentation
+site shows this script without running it; the figure of its last full run (2026-12-01):
+
+.. image:: /../examples/figures/out_of_core.png
+   :alt: test accuracy after each pass and the workers' peak memory against their limit
 """
 import argparse
 import os
@@ -28,7 +36,8 @@ import time
 
 import numpy as np
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
 MISSING = (
     "out_of_core.py needs dask.distributed and dask-ml, which are not installed. Install them with\n"
     '    pip install "fastnn[distributed]"        (or: pip install "dask[distributed]" dask-ml pyarrow)'
@@ -184,8 +193,10 @@ def main(fast=False, out_dir=DEFAULT_OUT, scheduler=None):
             "worker_peak_memory": peaks, "samples_seen": inc.estimator_.t_, "n_rows": X.shape[0], "figures": [path]}
 
 
+# sphinx_gallery_thumbnail_path = "../examples/figures/out_of_core.png"
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="1.25 GiB of data, one worker of 1 GiB, 2 passes")
     parser.add_argument("--scheduler", default=None,
                         help="address of a running dask scheduler (tcp://host:8786); default: a LocalCluster")

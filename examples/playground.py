@@ -1,4 +1,5 @@
 """Playground: what the hidden activation and hand-made features do to a decision boundary.
+========================================================================================
 
 In the spirit of the TensorFlow Playground exercise: four 2-D data sets (xor, circles, spirals, gaussians),
 a small network with identity, logistic or relu hidden units, each trained on the raw inputs (x1, x2) and on
@@ -10,8 +11,10 @@ the inputs plus the squared features (x1^2, x2^2). What to look for:
   the network and nonlinear units inside it are two routes to the same place. (Squares do not rescue the
   linear network on xor: that boundary needs the product x1 * x2, which is not among the features.)
 - logistic units learn the circle from the raw inputs.
-- relu units need fewer epochs to converge (n_iter_) and draw a boundary made of straight pieces, less
+- relu units need fewer epochs to converge (``n_iter_``) and draw a boundary made of straight pieces, less
   smooth than the logistic one.
+
+::
 
     MPLBACKEND=Agg python examples/playground.py [--fast]
 
@@ -31,7 +34,8 @@ from sklearn.preprocessing import FunctionTransformer
 from fastnn import MLPClassifier
 from fastnn.datasets import make_circles, make_gaussians, make_spirals, make_xor
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
 
 DATASETS = {
     "xor": lambda n, rs: make_xor(n, noise=0.05, random_state=rs),
@@ -130,7 +134,7 @@ def plot(fitted, configs, out_dir, grid_resolution):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="fewer points and epochs")
     parser.add_argument("--out-dir", default=DEFAULT_OUT, help="where to save the figure")
     args = parser.parse_args()

@@ -1,7 +1,10 @@
 """Quickstart: fastnn's MLPClassifier next to scikit-learn's on the bundled digits data set.
+=========================================================================================
 
 Both models get the same pipeline (StandardScaler -> MLP) and the same hyperparameters; the script prints
 test accuracy and fit time of each and the speed ratio. Needs only fastnn's core dependencies.
+
+::
 
     python examples/quickstart.py           # 200 epochs, as scikit-learn's default max_iter
     python examples/quickstart.py --fast    # 30 epochs (seconds)
@@ -23,7 +26,8 @@ from sklearn.preprocessing import StandardScaler
 
 from fastnn import MLPClassifier
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
 
 
 def _fit_timed(model, X, y):
@@ -69,7 +73,7 @@ def main(fast=False, out_dir=DEFAULT_OUT):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="30 epochs instead of 200")
     args = parser.parse_args()
     main(fast=args.fast)

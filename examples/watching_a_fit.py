@@ -1,4 +1,5 @@
 """Watching and steering a fit: scikit-learn's callbacks and early stopping on a scorer with your own validation set.
+==================================================================================================================
 
 On digits (64 -> 64 relu -> 10, no L2 penalty, a large step so that it overfits within a few dozen epochs):
 
@@ -13,6 +14,8 @@ On digits (64 -> 64 relu -> 10, no L2 penalty, a large step so that it overfits 
 
 Prints the best epoch, the scores of the restored model and where the steered fit stopped; saves
 ``figures/watching_a_fit.png`` (log loss and accuracy per epoch, training against validation).
+
+::
 
     MPLBACKEND=Agg python examples/watching_a_fit.py [--fast]
 """
@@ -30,7 +33,8 @@ from sklearn.preprocessing import StandardScaler
 
 from fastnn import MLPClassifier
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
 
 
 class HeldOutAccuracy:
@@ -149,6 +153,8 @@ def plot(curves, best, stopped, target, out_dir):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="fewer epochs (the setting the tests run)")
-    main(fast=parser.parse_args().fast)
+    parser.add_argument("--out-dir", default=DEFAULT_OUT, help="where to save the figure")
+    args = parser.parse_args()
+    main(fast=args.fast, out_dir=args.out_dir)

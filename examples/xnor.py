@@ -1,4 +1,5 @@
 """Logic gates: one logistic unit draws one straight line, so it learns AND, OR, NOT but never XNOR.
+=================================================================================================
 
 A logistic unit computes ``sigmoid(w . x + b)`` and answers 1 where ``w . x + b > 0``: a half-plane. AND, OR,
 NAND, NOR and NOT are half-planes of the unit square's corners; XNOR (1 when both inputs agree) puts (0, 0) and
@@ -13,6 +14,8 @@ AND, one for NOR, an output unit for OR. The script shows
 3. trained two-layer networks: with only 2 hidden units gradient descent can stall in a local minimum for
    some initialisations (the script counts how many of 20 seeds succeed); with 8 units it reliably finds one.
 
+::
+
     python examples/xnor.py [--fast]
 """
 import argparse
@@ -24,7 +27,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import Dense, MLPClassifier, Sequential, Sigmoid, SigmoidCrossEntropy
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
 
 X2 = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
 GATES = {
@@ -111,7 +115,7 @@ def main(fast=False, out_dir=DEFAULT_OUT):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="10 seeds instead of 20")
     args = parser.parse_args()
     main(fast=args.fast)
