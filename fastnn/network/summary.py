@@ -8,7 +8,7 @@ unchanged.
 import html
 
 from .fused import FusedMLP
-from ..layers import Dense, _Activation
+from ..layers import Dense, Activation
 
 _COLUMNS = ("#", "layer", "output shape", "params", "dtype")
 
@@ -22,7 +22,7 @@ def _fused_note(net):
     if FusedMLP.of(net) is None:  # the rule is FusedMLP.of's; this only names the first layer breaking it
         for i, layer in enumerate(net.layers):
             dense = i % 2 == 0
-            if (type(layer) is not Dense) if dense else not isinstance(layer, _Activation):
+            if (type(layer) is not Dense) if dense else not isinstance(layer, Activation):
                 wanted = "Dense" if dense else "an activation"
                 return False, f"no: layer {i} ({layer!r}) is not {wanted}; only Dense (activation Dense)* stacks fuse"
         return False, "no: a fused stack ends with a Dense layer"
