@@ -10,9 +10,11 @@ Caching. Compiled kernels never go inside the installed package (pip does not ow
 ``pip uninstall`` and break the next install). Each kernel gets fastnn's own cache, tried in this order:
 
 1. ``NUMBA_CACHE_DIR``, when set, as Numba documents;
-2. the per-user folder ``cache_root()``: ``platformdirs.user_cache_dir("fastnn")/<fastnn version>/numba-<version>``
-   (on Linux ``~/.cache/fastnn/0.1.0/numba-0.61.0``), shared by all of the user's processes; one folder per Numba
-   version, so that two environments with different Numba releases do not overwrite each other's kernels.
+2. the per-user folder ``cache_root()``: ``platformdirs.user_cache_dir("fastnn")/<fastnn version>`` (on Linux
+   ``~/.cache/fastnn/0.1.0``), shared by all of the user's processes.
+
+File names carry the Numba version (``dense.dense_forward-12.py311.numba0.61.0.nbi``), so that environments with
+different Numba releases sharing a folder do not overwrite each other's kernels.
 
 Only fastnn's dispatchers use this cache; process-wide Numba settings are left alone, so other Numba libraries in
 the same process keep caching where they always did. When ``NUMBA_CACHE_DIR`` is set but cannot be written, one
@@ -79,8 +81,7 @@ def cache_root():
     """The per-user folder for fastnn's compiled kernels (``NUMBA_CACHE_DIR`` aside), found once per process."""
     import platformdirs  # imported here: only the first kernel decoration needs it
 
-    user = platformdirs.user_cache_dir("fastnn", appauthor=False)
-    return os.path.join(user, _version(), f"numba-{numba.__version__}")
+    return os.path.join(platformdirs.user_cache_dir("fastnn", appauthor=False), _version())
 
 
 class _UserFolderLocator(_SourceFileBacked, caching._CacheLocator):
@@ -97,6 +98,9 @@ class _UserFolderLocator(_SourceFileBacked, caching._CacheLocator):
 
 class _KernelCacheImpl(caching.CompileResultCacheImpl):
     _locator_classes = [_UserProvided, _UserFolderLocator]
+
+    def get_filename_base(self, fullname, abiflags):
+        return f"{super().get_filename_base(fullname, abiflags)}.numba{numba.__version__}"
 
 
 class KernelCache(caching.FunctionCache):

@@ -68,6 +68,7 @@ def damaged(clean, tmp_path):
     shutil.copytree(clean[0], cache)
     folder = cache / Path(clean[1]["folder"]).name
     assert list(folder.glob("*.nbi")) and list(folder.glob("*.nbc"))
+    assert all(f".numba{numba.__version__}." in f.name for f in folder.iterdir()), "other Numbas keep their files"
     return cache, folder
 
 

@@ -17,6 +17,7 @@ NUMBA = [
     ("numba.core.caching", "_SourceFileBackedLocatorMixin.get_source_stamp"),
     ("numba.core.caching", "CompileResultCacheImpl"),
     ("numba.core.caching", "CompileResultCacheImpl._locator_classes"),
+    ("numba.core.caching", "CompileResultCacheImpl.get_filename_base"),
     ("numba.core.caching", "FunctionCache"),
     ("numba.core.caching", "FunctionCache._impl_class"),
     ("numba.core.caching", "FunctionCache._index_key"),
