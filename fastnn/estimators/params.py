@@ -44,6 +44,7 @@ TRAINING_DEFAULTS = {
     "weight_decay": 0.01,
     "progress_bar": False,
     "fused": "auto",
+    "transform_layer": None,  # not for training: the layer transform() returns (fastnn.estimators.features)
 }
 
 #: Shared training hyperparameter -> scikit-learn's constraints.
@@ -75,4 +76,5 @@ TRAINING_CONSTRAINTS = {
     "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
     "progress_bar": ["boolean"],
     "fused": [StrOptions({"auto"}), "boolean"],
+    "transform_layer": [numbers.Integral, None],
 }

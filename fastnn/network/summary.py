@@ -19,7 +19,7 @@ def _shape(shape):
 
 def _fused_note(net):
     """Whether ``kernels.mlp`` runs this network, and why (not)."""
-    if FusedMLP.of(net) is None:  # the rule is FusedMLP.of's; this only names the first layer breaking it
+    if not FusedMLP.eligible(net.layers):  # the rule is FusedMLP.eligible's; this only names the layer breaking it
         for i, layer in enumerate(net.layers):
             dense = i % 2 == 0
             if (type(layer) is not Dense) if dense else not isinstance(layer, Activation):
