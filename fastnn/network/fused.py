@@ -196,6 +196,10 @@ class FusedMLP:
             return True
         if background.pending(self.net.dtype):
             return False
+        if background.enabled():  # the background compile has ended: look in the cache now, not compile it again
+            self._next_look.pop(_mlp.mlp_epoch, None)
+            if self._ready(_mlp.mlp_epoch, args):
+                return True
         return steps_left * (PER_BATCH + PER_LAYER * len(self.net.layers)) > COMPILE_SECONDS
 
     def epoch(self, args):
