@@ -23,7 +23,7 @@ class Loss:
     param = 0.0
 
     def __init__(self):
-        self._dz = None
+        self._dz = self._dz_buf = None
 
     def forward(self, logits, y, sample_weight=None):
         z = np.ascontiguousarray(logits)
@@ -55,7 +55,7 @@ class Loss:
         return out, int(_output.LINKS[self.link](z, out))
 
     def _buffer(self, z):
-        buf = getattr(self, "_dz_buf", None)
+        buf = self._dz_buf
         if buf is None or buf.dtype != z.dtype or buf.shape[0] < z.shape[0] or buf.shape[1] != z.shape[1]:
             buf = self._dz_buf = np.empty_like(z)
         return buf[: z.shape[0]]

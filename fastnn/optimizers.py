@@ -1,59 +1,18 @@
-"""Optimizers (``step(params, grads)``, in place) and learning-rate schedules.
+"""Optimizers (``step(params, grads)``, in place) and the estimators' learning-rate schedule.
 
 State lives in lists parallel to ``params``, created on the first step; each array's update is one kernel
 call (``fastnn.kernels.optim``), and ``Sequential`` hands over its single flat parameter vector, so a step is
 one call in all. The exact rules are in ``fastnn.kernels.optim``'s docstring.
 
-``lr`` is a number or a schedule: any callable ``schedule(t) -> lr`` of the 0-based step count ``t``
-(``ConstantLR``, ``InverseScalingLR``, ``StepLR``, ``CosineLR`` below). The estimators change a numeric ``lr``
-between epochs instead, through an ``EpochSchedule`` (their ``learning_rate`` parameter).
+``lr`` is a positive number, constant between calls of ``set_lr``; the estimators change it between epochs through
+an ``EpochSchedule`` (their ``learning_rate`` parameter).
 """
 import math
+import numbers
 
 import numpy as np
 
 from .kernels import optim as _optim
-
-
-class ConstantLR:
-    """``lr(t) = lr0``."""
-
-    def __init__(self, lr0):
-        self.lr0 = lr0
-
-    def __call__(self, t):
-        return self.lr0
-
-
-class InverseScalingLR:
-    """``lr(t) = lr0 / (t + 1) ** power_t`` (scikit-learn's ``invscaling``, there with t = samples seen)."""
-
-    def __init__(self, lr0, power_t=0.5):
-        self.lr0, self.power_t = lr0, power_t
-
-    def __call__(self, t):
-        return self.lr0 / (t + 1) ** self.power_t
-
-
-class StepLR:
-    """``lr(t) = lr0 * gamma ** (t // step_size)``."""
-
-    def __init__(self, lr0, step_size, gamma=0.1):
-        self.lr0, self.step_size, self.gamma = lr0, step_size, gamma
-
-    def __call__(self, t):
-        return self.lr0 * self.gamma ** (t // self.step_size)
-
-
-class CosineLR:
-    """``lr(t) = lr_min + (lr0 - lr_min) (1 + cos(pi min(t, T) / T)) / 2`` over ``T = t_max`` steps."""
-
-    def __init__(self, lr0, t_max, lr_min=0.0):
-        self.lr0, self.t_max, self.lr_min = lr0, t_max, lr_min
-
-    def __call__(self, t):
-        frac = min(t, self.t_max) / self.t_max
-        return self.lr_min + (self.lr0 - self.lr_min) * 0.5 * (1.0 + math.cos(math.pi * frac))
 
 
 class Optimizer:
@@ -64,15 +23,11 @@ class Optimizer:
     code = None
 
     def __init__(self, lr):
-        if not callable(lr) and not (np.isfinite(lr) and lr > 0):
-            raise ValueError(f"{type(self).__name__}: lr must be a positive number or a schedule, got {lr!r}.")
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (np.isfinite(lr) and lr > 0):
+            raise ValueError(f"{type(self).__name__}: lr must be a positive number, got {lr!r}.")
         self.lr = lr
         self.t = 0
         self.state = None
-
-    def learning_rate(self):
-        """The learning rate the next step will use."""
-        return self.lr(self.t) if callable(self.lr) else self.lr
 
     def set_lr(self, lr):
         """Change the (numeric) step size between steps."""
@@ -80,7 +35,7 @@ class Optimizer:
 
     def step(self, params, grads):
         self.ensure_state(params)
-        lr = float(self.learning_rate())
+        lr = float(self.lr)
         self.advance(1)
         for p, g, s in zip(params, grads, self.state):
             self._update(p, g, s, lr)
@@ -102,7 +57,7 @@ class Optimizer:
     def hyper(self):
         """float64 hyperparameters for ``kernels.optim.step`` at the current learning rate."""
         h = np.zeros(_optim.N_HYPER)
-        h[_optim.LR] = float(self.learning_rate())
+        h[_optim.LR] = float(self.lr)
         self._hyper(h)
         return h
 

@@ -13,7 +13,6 @@ import numpy as np
 from ._jit import jit
 
 IDENTITY, RELU, LEAKY_RELU, LOGISTIC, TANH = 0, 1, 2, 3, 4
-CODES = {"identity": IDENTITY, "relu": RELU, "leaky_relu": LEAKY_RELU, "logistic": LOGISTIC, "tanh": TANH}
 
 
 @jit(inline="always")

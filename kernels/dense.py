@@ -27,15 +27,21 @@ def dense_backward(x, W, dout, alpha, dW, db, dx):
     ``alpha`` is the L2 penalty's coefficient on the gradient (the caller folds in any 1/N).
     """
     np.dot(x.T, dout, dW)
-    if alpha != 0.0:
-        a = W.dtype.type(alpha)
-        n_in, n_out = W.shape
-        for i in range(n_in):
-            for j in range(n_out):
-                dW[i, j] += a * W[i, j]
+    add_l2_gradient(W, alpha, dW)
     column_sums(dout, db)
     if dx.size:
         np.dot(dout, W.T, dx)
+
+
+@jit(inline="always")
+def add_l2_gradient(W, alpha, dW):
+    """``dW += alpha * W`` for 2-D ``W``/``dW`` (the gradient of the penalty ``0.5 * alpha * ||W||^2``), with
+    ``alpha`` rounded to W's dtype first; nothing for ``alpha == 0``."""
+    if alpha != 0.0:
+        a = W.dtype.type(alpha)
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                dW[i, j] += a * W[i, j]
 
 
 @jit(inline="always")

@@ -6,18 +6,17 @@ all ones; ``dz`` receives the gradient (may alias the prediction).
 import numpy as np
 
 from ._jit import jit
-from .softmax import _inverse_total
+from .softmax import inverse_total, row_weight
 
 
 @jit
 def squared_error(pred, Y, w, dz):
     """``l_i = 0.5 * sum_k (pred_ik - Y_ik)^2``; ``dz = (pred - Y) w_i / sum(w)``."""
     N, K = pred.shape
-    inv_total = _inverse_total(w, N)
+    inv_total = inverse_total(w, N)
     loss = 0.0
     for i in range(N):
-        wi = 1.0 if w.shape[0] == 0 else np.float64(w[i])
-        scale = pred.dtype.type(wi * inv_total)
+        wi, scale = row_weight(w, i, inv_total, pred)
         row = 0.0
         for k in range(K):
             r = pred[i, k] - Y[i, k]
@@ -35,11 +34,10 @@ def poisson(z, Y, w, dz):
     ``dz = (exp(z) - Y) w_i / sum(w)``.
     """
     N, K = z.shape
-    inv_total = _inverse_total(w, N)
+    inv_total = inverse_total(w, N)
     loss = 0.0
     for i in range(N):
-        wi = 1.0 if w.shape[0] == 0 else np.float64(w[i])
-        scale = z.dtype.type(wi * inv_total)
+        wi, scale = row_weight(w, i, inv_total, z)
         row = 0.0
         for k in range(K):
             mu = np.exp(z[i, k])
@@ -60,13 +58,12 @@ def absolute_error(pred, Y, w, dz):
     gradient (and loss), so a diverged fit is still caught by the finiteness checks.
     """
     N, K = pred.shape
-    inv_total = _inverse_total(w, N)
+    inv_total = inverse_total(w, N)
     one = pred.dtype.type(1)
     zero = pred.dtype.type(0)
     loss = 0.0
     for i in range(N):
-        wi = 1.0 if w.shape[0] == 0 else np.float64(w[i])
-        scale = pred.dtype.type(wi * inv_total)
+        wi, scale = row_weight(w, i, inv_total, pred)
         row = 0.0
         for k in range(K):
             r = pred[i, k] - Y[i, k]
@@ -91,13 +88,12 @@ def huber(pred, Y, w, delta, dz):
     ``dz = clip(r, -delta, delta) w_i / sum(w)`` (continuous: no kink in the first derivative).
     """
     N, K = pred.shape
-    inv_total = _inverse_total(w, N)
+    inv_total = inverse_total(w, N)
     d = pred.dtype.type(delta)
     d64 = np.float64(d)
     loss = 0.0
     for i in range(N):
-        wi = 1.0 if w.shape[0] == 0 else np.float64(w[i])
-        scale = pred.dtype.type(wi * inv_total)
+        wi, scale = row_weight(w, i, inv_total, pred)
         row = 0.0
         for k in range(K):
             r = pred[i, k] - Y[i, k]

@@ -14,25 +14,25 @@ from ._jit import jit
 
 
 @jit(inline="always")
-def _clipped_row(z, i, out):
-    """Copy row ``i`` of ``z`` into ``out`` as float64 clipped to +-1e300; returns ``(row maximum, has NaN)``."""
-    m = -np.inf
-    nan = False
-    for k in range(z.shape[1]):
-        v = min(max(np.float64(z[i, k]), -1e300), 1e300)
-        nan = nan or np.isnan(v)
-        out[i, k] = v
-        m = max(m, v)
-    return m, nan
+def clip_rows(z, out):
+    """``out = z`` as float64 clipped to +-1e300; returns the index of the first row holding a NaN, or -1."""
+    first_nan = -1
+    for i in range(z.shape[0]):
+        for k in range(z.shape[1]):
+            v = min(max(np.float64(z[i, k]), -1e300), 1e300)
+            if first_nan < 0 and np.isnan(v):
+                first_nan = i
+            out[i, k] = v
+    return first_nan
 
 
 @jit
 def softmax(z, out):
-    first_nan = -1
+    first_nan = clip_rows(z, out)
     for i in range(z.shape[0]):
-        m, nan = _clipped_row(z, i, out)
-        if nan and first_nan < 0:
-            first_nan = i
+        m = -np.inf
+        for k in range(z.shape[1]):
+            m = max(m, out[i, k])
         s = 0.0
         for k in range(z.shape[1]):
             e = np.exp(out[i, k] - m)
@@ -45,11 +45,8 @@ def softmax(z, out):
 
 @jit
 def logistic(z, out):
-    first_nan = -1
+    first_nan = clip_rows(z, out)
     for i in range(z.shape[0]):
-        _, nan = _clipped_row(z, i, out)
-        if nan and first_nan < 0:
-            first_nan = i
         for k in range(z.shape[1]):
             v = out[i, k]
             e = np.exp(-abs(v))  # in (0, 1]: never overflows
@@ -59,11 +56,8 @@ def logistic(z, out):
 
 @jit
 def exp(z, out):
-    first_nan = -1
+    first_nan = clip_rows(z, out)
     for i in range(z.shape[0]):
-        _, nan = _clipped_row(z, i, out)
-        if nan and first_nan < 0:
-            first_nan = i
         for k in range(z.shape[1]):
             out[i, k] = np.exp(out[i, k])
     return first_nan
@@ -71,12 +65,7 @@ def exp(z, out):
 
 @jit
 def identity(z, out):
-    first_nan = -1
-    for i in range(z.shape[0]):
-        _, nan = _clipped_row(z, i, out)
-        if nan and first_nan < 0:
-            first_nan = i
-    return first_nan
+    return clip_rows(z, out)
 
 
 LINKS = {"softmax": softmax, "logistic": logistic, "exp": exp, "identity": identity}

@@ -1,6 +1,6 @@
-"""Row-wise softmax family and the fused softmax / sigmoid cross-entropies, all from logits.
+"""The fused softmax / sigmoid cross-entropies, from logits.
 
-Every function subtracts the row maximum before exponentiating (the log-sum-exp trick,
+Both subtract the row maximum before exponentiating (the log-sum-exp trick,
 ``lse(z) = m + log(sum(exp(z - m)))`` with ``m = max(z)``), so nothing overflows, and the cross-entropies
 are computed as ``lse(z) - z_k`` (softmax) or ``max(z, 0) - z*y + log1p(exp(-|z|))`` (sigmoid): the log of
 a probability is never taken, so loss and gradient stay finite for logits of any finite magnitude.
@@ -37,36 +37,20 @@ def weight_total(w):
 
 
 @jit(inline="always")
-def _inverse_total(w, n):
-    """1 / sum(w), or 1 / n for an empty ``w``."""
+def inverse_total(w, n):
+    """1 / sum(w), or 1 / n for an empty ``w``: the factor of a weighted mean over ``n`` rows."""
     if w.shape[0] == 0:
         return 1.0 / n
     return 1.0 / weight_total(w)
 
 
-@jit
-def logsumexp(z, out):
-    """``out[i] = log(sum_k exp(z[i, k]))``; ``z (N, K)``, ``out (N,)``."""
-    for i in range(z.shape[0]):
-        out[i] = _row_lse(z, i)
-
-
-@jit
-def log_softmax(z, out):
-    """``out[i, k] = z[i, k] - lse(z[i])`` (``out`` may alias ``z``)."""
-    for i in range(z.shape[0]):
-        lse = _row_lse(z, i)
-        for k in range(z.shape[1]):
-            out[i, k] = z[i, k] - lse
-
-
-@jit
-def softmax(z, out):
-    """``out[i, k] = exp(z[i, k] - lse(z[i]))`` (``out`` may alias ``z``)."""
-    for i in range(z.shape[0]):
-        lse = _row_lse(z, i)
-        for k in range(z.shape[1]):
-            out[i, k] = np.exp(z[i, k] - lse)
+@jit(inline="always")
+def row_weight(w, i, inv_total, z):
+    """Row ``i``'s share of a weighted mean: ``(w_i, w_i / sum(w))``, the first in float64 (1 for an empty ``w``)
+    to weigh the row's loss, the second in ``z``'s dtype to scale its gradient. A loss kernel sums ``w_i * l_i``
+    and returns that sum times ``inv_total = inverse_total(w, N)``."""
+    wi = 1.0 if w.shape[0] == 0 else np.float64(w[i])
+    return wi, z.dtype.type(wi * inv_total)
 
 
 @jit
@@ -77,12 +61,11 @@ def softmax_cross_entropy(z, Y, w, dz):
     for one-hot rows.
     """
     N, K = z.shape
-    inv_total = _inverse_total(w, N)
+    inv_total = inverse_total(w, N)
     loss = 0.0
     for i in range(N):
         lse = _row_lse(z, i)
-        wi = 1.0 if w.shape[0] == 0 else np.float64(w[i])
-        scale = z.dtype.type(wi * inv_total)
+        wi, scale = row_weight(w, i, inv_total, z)
         ysum = z.dtype.type(0)
         row = 0.0
         for k in range(K):
@@ -101,12 +84,11 @@ def softmax_cross_entropy_labels(z, labels, w, dz):
     ``l_i = lse(z_i) - z_i[labels_i]``; ``dz = (p - onehot(labels)) w_i / sum(w)``.
     """
     N, K = z.shape
-    inv_total = _inverse_total(w, N)
+    inv_total = inverse_total(w, N)
     loss = 0.0
     for i in range(N):
         lse = _row_lse(z, i)
-        wi = 1.0 if w.shape[0] == 0 else np.float64(w[i])
-        scale = z.dtype.type(wi * inv_total)
+        wi, scale = row_weight(w, i, inv_total, z)
         c = labels[i]
         loss += wi * np.float64(lse - z[i, c])
         for k in range(K):
@@ -122,13 +104,12 @@ def sigmoid_cross_entropy(z, Y, w, dz):
     ``l_ik = max(z, 0) - z y + log1p(exp(-|z|))``; ``dz_ik = (sigmoid(z_ik) - Y_ik) w_i / sum(w)``.
     """
     N, K = z.shape
-    inv_total = _inverse_total(w, N)
+    inv_total = inverse_total(w, N)
     zero = z.dtype.type(0)
     one = z.dtype.type(1)
     loss = 0.0
     for i in range(N):
-        wi = 1.0 if w.shape[0] == 0 else np.float64(w[i])
-        scale = z.dtype.type(wi * inv_total)
+        wi, scale = row_weight(w, i, inv_total, z)
         row = 0.0
         for k in range(K):
             zk = z[i, k]

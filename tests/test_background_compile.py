@@ -37,7 +37,7 @@ def empty_cache(monkeypatch):
     """A cache that holds nothing fused (the kernels themselves may be compiled in this process: the fits run
     either way) and a record of the compiles a fit asks for instead of real processes."""
     monkeypatch.setattr(_plan.FusedMLP, "_cached", lambda self, kernel, sig: False)
-    monkeypatch.setattr(_plan._jit, "is_compiled", lambda kernel, sig: False)
+    monkeypatch.setattr(_plan, "is_compiled", lambda kernel, sig: False)
     started = []
     monkeypatch.setattr(background, "_children", {})
     monkeypatch.setattr(background, "_spawn", lambda name: started.append(name) or _Running())

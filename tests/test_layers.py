@@ -137,6 +137,19 @@ LOSS_CASES = {
 }
 
 
+def test_dense_and_conv_report_the_init_rules_they_draw_from():
+    for init, expected in [("glorot", (np.sqrt(6 / 8),) * 2), ("glorot_logistic", (np.sqrt(2 / 8),) * 2),
+                           ("he", (np.sqrt(6 / 5), 0.0))]:
+        layer = L.Dense(3, init=init)
+        layer.build((5,), np.float64, np.random.default_rng(0))
+        assert layer.init_bounds() == pytest.approx(expected)
+        assert np.abs(layer.W).max() <= expected[0] and np.abs(layer.b).max() <= expected[1]
+    conv = L.Conv2D(4, (3, 2))
+    conv.build((2, 5, 5), np.float64, np.random.default_rng(0))
+    assert conv.init_bounds() == pytest.approx((np.sqrt(6 / 12), 0.0))
+    assert np.abs(conv.W).max() <= np.sqrt(6 / 12) and not conv.b.any()
+
+
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("case", sorted(LOSS_CASES))
 def test_loss_gradcheck(case, weighted):

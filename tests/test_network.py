@@ -18,11 +18,13 @@ def test_parameters_are_views_into_one_flat_vector():
         assert np.shares_memory(p, net.flat_params)
     for g in net.grads:
         assert np.shares_memory(g, net.flat_grads)
-    state = net.get_state()
+    saved = net.copy_params()
     net.flat_params[:] = 0
     assert not net.layers[0].W.any()
-    net.set_state(state)
-    np.testing.assert_array_equal(net.flat_params, state)
+    net.load_params(saved)
+    np.testing.assert_array_equal(net.flat_params, saved)
+    with pytest.raises(ValueError, match="parameters"):
+        net.load_params(saved[1:])
 
 
 @pytest.mark.parametrize("l2", [0.0, 0.3])
@@ -106,5 +108,5 @@ def test_sequential_mlp_reaches_95_percent_on_digits(digits, optimizer):
 def test_same_seed_gives_bit_identical_weights(digits):
     Xtr, _, ytr, _ = digits
     runs = [train(Sequential([Dense(32), ReLU(), Dense(10)], SoftmaxCrossEntropy()).build((64,), np.float32, 7),
-                  Xtr[:300], ytr[:300], epochs=2, batch=32).get_state() for _ in range(2)]
+                  Xtr[:300], ytr[:300], epochs=2, batch=32).copy_params() for _ in range(2)]
     np.testing.assert_array_equal(*runs)

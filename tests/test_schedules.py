@@ -64,7 +64,7 @@ def test_the_rate_is_constant_within_an_epoch(monkeypatch):
     step = Adam.step
 
     def recording_step(self, params, grads):
-        rates.append(float(self.learning_rate()))
+        rates.append(float(self.lr))
         return step(self, params, grads)
 
     monkeypatch.setattr(Adam, "step", recording_step)

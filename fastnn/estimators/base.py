@@ -450,7 +450,7 @@ class BaseNeuralNetwork(callback_mixin(), BaseEstimator):
         self._init_params(net, rs)
         self._expose_params(net)
         self.n_layers_ = len(self.coefs_) + 1
-        self._best_params = net.get_state()
+        self._best_params = net.copy_params()
         self._best_state = net.flat_state.copy()
         self._optimizer = None
         for attr in ("loss_curve_", "learning_rate_curve_", "validation_scores_", "best_validation_score_",

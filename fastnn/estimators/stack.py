@@ -7,19 +7,14 @@ layer that cannot take its input.
 ``_hidden_layers(input_shape) -> list[Layer]`` (fresh, unbuilt layers) and, optionally, ``_output_layer``.
 
 Initialisation (``init_from_random_state``): the ``numpy.random.RandomState`` of ``random_state`` is drawn layer by
-layer, in stack order, weights before biases:
-
-- ``Dense(init='glorot')``: ``W, b ~ U(-r, r)``, ``r = sqrt(6 / (fan_in + fan_out))`` (scikit-learn's MLP);
-  ``'glorot_logistic'``: ``r = sqrt(2 / (fan_in + fan_out))``; ``'he'``: ``W ~ U(-r, r)``, ``r = sqrt(6 / fan_in)``,
-  ``b = 0``;
-- ``Conv2D``: He-uniform, ``W ~ U(-r, r)``, ``r = sqrt(6 / (C * kh * kw))``, ``b = 0``;
-- every other layer keeps what its ``build`` set (``BatchNorm``: ``gamma = 1``, ``beta = 0``, running mean 0 and
-  variance 1), drawing nothing from ``random_state``.
+layer, in stack order, weights before biases, by the rule of each ``Dense`` (its ``init``) and ``Conv2D`` (He), as
+``layer.init_bounds()`` reports it from ``fastnn.layers.init``; a zero bias draws nothing. Every other layer keeps
+what its ``build`` set (``BatchNorm``: ``gamma = 1``, ``beta = 0``, running mean 0 and variance 1), drawing nothing
+from ``random_state``.
 
 So a given ``random_state`` gives scikit-learn's initial MLP weights, and the presets equal the corresponding
 ``NeuralNet*`` stacks bit for bit.
 """
-import numpy as np
 
 from ..layers import AvgPool2D, BatchNorm, Conv2D, Dense, GlobalAvgPool2D, MaxPool2D
 
@@ -38,22 +33,11 @@ def init_from_random_state(net, rs):
     """Draw the initial weights of ``net``'s ``Dense`` and ``Conv2D`` layers from the ``RandomState`` ``rs`` (see
     the module docstring for the rules)."""
     for layer in net.layers:
-        if isinstance(layer, Conv2D):
+        if isinstance(layer, (Dense, Conv2D)):
             W, b = layer.params
-            bound = np.sqrt(6.0 / np.prod(W.shape[1:]))
+            bound, bias_bound = layer.init_bounds()
             W[...] = rs.uniform(-bound, bound, W.shape)
-            b[...] = 0
-        elif isinstance(layer, Dense):
-            W, b = layer.params
-            if layer.init == "he":
-                bound = np.sqrt(6.0 / W.shape[0])
-                W[...] = rs.uniform(-bound, bound, W.shape)
-                b[...] = 0
-            else:
-                factor = 2.0 if layer.init == "glorot_logistic" else 6.0
-                bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
-                W[...] = rs.uniform(-bound, bound, W.shape)
-                b[...] = rs.uniform(-bound, bound, b.shape)
+            b[...] = rs.uniform(-bias_bound, bias_bound, b.shape) if bias_bound else 0
 
 
 def build_error(net, exc, describe):

@@ -107,7 +107,7 @@ class Layer:
         return f"{type(self).__name__}()"
 
 
-def _pair(value, what, layer, minimum):
+def pair(value, what, layer, minimum):
     """``value`` (an int or a pair of ints, each >= ``minimum``) as a tuple ``(h, w)``; ValueError otherwise."""
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(pair) != 2 or not all(
@@ -119,7 +119,7 @@ def _pair(value, what, layer, minimum):
     return int(pair[0]), int(pair[1])
 
 
-def _image_shape(layer, input_shape):
+def image_shape(layer, input_shape):
     if len(input_shape) != 3:
         raise ValueError(
             f"{layer} expects images of shape (C, H, W) per sample (input (N, C, H, W)), got {input_shape}."

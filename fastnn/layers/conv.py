@@ -2,7 +2,8 @@
 import numpy as np
 
 from ..kernels import conv as _conv
-from .base import Layer, _image_shape, _pair
+from .base import Layer, image_shape, pair
+from .init import uniform_bounds
 
 
 class Conv2D(Layer):
@@ -20,8 +21,8 @@ class Conv2D(Layer):
     a pair ``(ph, pw)``, or ``"same"`` for odd kernels, meaning ``p = (k - 1) // 2``, so that ``H' = H`` at
     stride 1 (and ``ceil(H / s)`` at stride s).
 
-    Initialisation: He-uniform (He et al. 2015, for ReLU networks), ``W ~ U(-r, r)`` with
-    ``r = sqrt(6 / fan_in)``, ``fan_in = C * kh * kw``; zero bias. ``W`` is L2-penalised: ``backward(dout, l2)``
+    Initialisation: ``"he"`` of ``fastnn.layers.init`` (``W ~ U(-r, r)``, ``r = sqrt(6 / fan_in)``,
+    ``fan_in = C * kh * kw``; zero bias). ``W`` is L2-penalised: ``backward(dout, l2)``
     adds ``l2 * W`` to dW. Inference (``training=False``) processes large batches in chunks so that the im2col
     matrix stays below ``max_cols`` elements.
     """
@@ -33,8 +34,8 @@ class Conv2D(Layer):
         if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters < 1:
             raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}.")
         self.filters = int(filters)
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2D", 1)
-        self.stride = _pair(stride, "stride", "Conv2D", 1)
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2D", 1)
+        self.stride = pair(stride, "stride", "Conv2D", 1)
         if isinstance(padding, str):
             if padding != "same":
                 raise ValueError(f"Conv2D: padding must be an int, a pair (ph, pw) or 'same', got {padding!r}.")
@@ -45,11 +46,11 @@ class Conv2D(Layer):
                 )
             self.padding = tuple((k - 1) // 2 for k in self.kernel_size)
         else:
-            self.padding = _pair(padding, "padding", "Conv2D", 0)
+            self.padding = pair(padding, "padding", "Conv2D", 0)
         self._padding_arg = padding
 
     def _build(self, input_shape, rng):
-        C, H, W = _image_shape("Conv2D", input_shape)
+        C, H, W = image_shape("Conv2D", input_shape)
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         Ho, Wo = _conv.out_size(H, kh, sh, ph), _conv.out_size(W, kw, sw, pw)
         if Ho < 1 or Wo < 1:
@@ -57,7 +58,7 @@ class Conv2D(Layer):
                 f"Conv2D: a {kh}x{kw} kernel with padding {self.padding} does not fit a {H}x{W} input "
                 f"(output would be {Ho}x{Wo}); use a smaller kernel or more padding."
             )
-        bound = np.sqrt(6.0 / (C * kh * kw))
+        bound, _ = uniform_bounds("he", C * kh * kw, self.filters)
         W_ = rng.uniform(-bound, bound, (self.filters, C, kh, kw)).astype(self.dtype)
         b = np.zeros(self.filters, self.dtype)
         self.params, self.grads, self.penalized = [W_, b], [np.zeros_like(W_), np.zeros_like(b)], [True, False]
@@ -65,12 +66,16 @@ class Conv2D(Layer):
         self._K, self._P = C * kh * kw, Ho * Wo
         return (self.filters, Ho, Wo)
 
+    def init_bounds(self):
+        """``(r_W, r_b)`` of this layer's initialisation rule (``fastnn.layers.init``); needs ``build``."""
+        return uniform_bounds("he", self._K, self.filters)
+
     def _bound(self):
         self.W, self.b = self.params
         self.dW, self.db = self.grads
 
     @property
-    def _fast(self):
+    def _stride1(self):
         """Whether the stride-1 chunked kernels apply."""
         return self.stride == (1, 1)
 
@@ -107,7 +112,7 @@ class Conv2D(Layer):
         return xpad
 
     def _forward_chunk(self, x, out, training):
-        if self._fast:
+        if self._stride1:
             return self._forward_s1(x, out, training)
         N, K, P, F = x.shape[0], self._K, self._P, self.filters
         cols = self._out("cols", N, (K * P,), training).reshape(K, N * P)
@@ -130,7 +135,7 @@ class Conv2D(Layer):
         cols = self._cached("_cols")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         N, K, P, F = dout.shape[0], self._K, self._P, self.filters
-        if self._fast:
+        if self._stride1:
             C, H, W, L, P1, nc = self._s1_geometry(N)
             cols1, doutp = self._chunk_buffers(("cols1", "gemm1"), (K * nc * P1, F * nc * P1), True)
             if self.input_grad:

@@ -3,41 +3,39 @@ import numpy as np
 
 from ..kernels import dense as _dense
 from .base import Layer
+from .init import INITS, uniform_bounds
 
 
 class Dense(Layer):
     """Affine layer ``y = x @ W + b``; ``x (N, n_in)``, ``W (n_in, n_out)``, ``b (n_out,)``.
 
-    Initialisation ``init``: ``"glorot"`` draws W and b from U(-r, r) with r = sqrt(6 / (n_in + n_out))
-    (Glorot & Bengio, as scikit-learn's MLP does), ``"glorot_logistic"`` uses r = sqrt(2 / (n_in + n_out))
-    (scikit-learn's choice for logistic units), ``"he"`` r = sqrt(6 / n_in) with zero bias (He et al., for
-    ReLU stacks). ``W`` is L2-penalised: ``backward(dout, l2)`` adds ``l2 * W`` to dW.
+    Initialisation ``init``: ``"glorot"`` (the default, scikit-learn's), ``"glorot_logistic"`` or ``"he"``, the
+    rules of ``fastnn.layers.init`` with fans ``n_in``/``n_out``; ``build`` draws W, then b (a zero bias draws
+    zeros, so the rng advances alike for every rule). ``W`` is L2-penalised: ``backward(dout, l2)`` adds ``l2 * W`` to dW.
     """
-
-    _INITS = ("glorot", "glorot_logistic", "he")
 
     def __init__(self, n_out, init="glorot"):
         super().__init__()
         if not isinstance(n_out, (int, np.integer)) or isinstance(n_out, bool) or n_out < 1:
             raise ValueError(f"Dense: n_out must be a positive integer, got {n_out!r}.")
-        if init not in self._INITS:
-            raise ValueError(f"Dense: init must be one of {self._INITS}, got {init!r}.")
+        if init not in INITS:
+            raise ValueError(f"Dense: init must be one of {INITS}, got {init!r}.")
         self.n_out, self.init = int(n_out), init
 
     def _build(self, input_shape, rng):
         if len(input_shape) != 1:
             raise ValueError(f"Dense expects 1-D features per sample, got shape {input_shape}; add Flatten().")
         n_in = input_shape[0]
-        if self.init == "he":
-            bound, bias_bound = np.sqrt(6.0 / n_in), 0.0
-        else:
-            factor = 2.0 if self.init == "glorot_logistic" else 6.0
-            bound = bias_bound = np.sqrt(factor / (n_in + self.n_out))
+        bound, bias_bound = uniform_bounds(self.init, n_in, self.n_out)
         W = rng.uniform(-bound, bound, (n_in, self.n_out)).astype(self.dtype)
         b = rng.uniform(-bias_bound, bias_bound, self.n_out).astype(self.dtype)
         self.params, self.grads, self.penalized = [W, b], [np.zeros_like(W), np.zeros_like(b)], [True, False]
         self._bound()
         return (self.n_out,)
+
+    def init_bounds(self):
+        """``(r_W, r_b)`` of this layer's initialisation rule (``fastnn.layers.init``); needs ``build``."""
+        return uniform_bounds(self.init, *self.W.shape)
 
     def _bound(self):
         self.W, self.b = self.params

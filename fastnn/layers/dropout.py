@@ -16,6 +16,7 @@ class Dropout(Layer):
         if not (0.0 <= rate < 1.0):
             raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}.")
         self.rate = float(rate)
+        self._rng = None
 
     def _build(self, input_shape, rng):
         self._rng = np.random.default_rng(rng.integers(2**63))
@@ -24,8 +25,7 @@ class Dropout(Layer):
     @property
     def rng_state(self):
         """The state of the mask generator (``numpy``'s ``bit_generator.state``, plain data); None before ``build``."""
-        rng = getattr(self, "_rng", None)
-        return None if rng is None else rng.bit_generator.state
+        return None if self._rng is None else self._rng.bit_generator.state
 
     @rng_state.setter
     def rng_state(self, state):

@@ -4,7 +4,7 @@ import numpy as np
 from ..kernels import conv as _conv
 from ..kernels import global_pool as _global_pool
 from ..kernels import pool as _pool
-from .base import Layer, _image_shape, _pair
+from .base import Layer, image_shape, pair
 
 
 class _Pool2D(Layer):
@@ -14,11 +14,11 @@ class _Pool2D(Layer):
     def __init__(self, pool_size, stride=None):
         super().__init__()
         name = type(self).__name__
-        self.pool_size = _pair(pool_size, "pool_size", name, 1)
-        self.stride = self.pool_size if stride is None else _pair(stride, "stride", name, 1)
+        self.pool_size = pair(pool_size, "pool_size", name, 1)
+        self.stride = self.pool_size if stride is None else pair(stride, "stride", name, 1)
 
     def _build(self, input_shape, rng):
-        C, H, W = _image_shape(type(self).__name__, input_shape)
+        C, H, W = image_shape(type(self).__name__, input_shape)
         (kh, kw), (sh, sw) = self.pool_size, self.stride
         if kh > H or kw > W:
             raise ValueError(
@@ -96,7 +96,7 @@ class GlobalAvgPool2D(Layer):
     spreads ``dout[n, c] / (H*W)`` over the plane. Replaces ``Flatten`` before a classifier head for any image size."""
 
     def _build(self, input_shape, rng):
-        C, H, W = _image_shape(type(self).__name__, input_shape)
+        C, H, W = image_shape(type(self).__name__, input_shape)
         self._view = (C, H * W)
         return (C,)
 

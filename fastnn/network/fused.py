@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from . import background
-from ..kernels import _jit
+from ..kernels import is_cached, is_compiled, signature
 from ..kernels import mlp as _mlp
 from ..layers import Activation, Dense
 
@@ -96,15 +96,15 @@ class FusedMLP:
 
     def _ready(self, kernel, args):
         """Whether ``kernel(*args)`` runs without compiling. Its argument types are fixed for this network (dtype,
-        loss, read-only views), so the signature is typed once (typing 23 arguments costs ~0.4 ms, as much as a
-        small epoch); the cache's index file is read again at most every ``RECHECK_SECONDS``, since a background
-        compile may fill it in while this network trains."""
+        loss, read-only views), so the signature is typed once (typing the epoch kernel's two dozen arguments costs as
+        much as a small epoch); the cache's index file is read again at most every ``RECHECK_SECONDS``, since a
+        background compile may fill it in while this network trains."""
         if kernel in self._ready_kernels:
             return True
         sig = self._typed.get(kernel)
         if sig is None:  # threads predicting at once may both get here: each stores the same complete signature
-            sig = self._typed[kernel] = _jit.signature(kernel, args)
-        if _jit.is_compiled(kernel, sig) or self._cached(kernel, sig):
+            sig = self._typed[kernel] = signature(kernel, args)
+        if is_compiled(kernel, sig) or self._cached(kernel, sig):
             self._ready_kernels.add(kernel)
             return True
         return False
@@ -114,7 +114,7 @@ class FusedMLP:
         if now < self._next_look.get(kernel, 0.0):
             return False
         self._next_look[kernel] = now + RECHECK_SECONDS
-        return _jit.is_cached(kernel, sig)
+        return is_cached(kernel, sig)
 
     # ------------------------------------------------------------------ training
     def epoch_args(self, X, Y, sample_weight, order, batch_size, alpha, scale):
@@ -125,7 +125,7 @@ class FusedMLP:
         dtype = net.dtype
         if not _kernel_ready(X, dtype, 2) or X.shape[1:] != net.input_shape:
             return None
-        if optimizer.code is None or callable(optimizer.lr):
+        if optimizer.code is None:
             return None
         state = optimizer.state
         if state is not None and not (

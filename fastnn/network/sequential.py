@@ -2,7 +2,8 @@
 
 After ``build``, each layer's parameters are views into ``flat_params`` and its gradients views into
 ``flat_grads`` (same order), so an optimizer step is one kernel call over the whole vector, L-BFGS sees the
-vector without packing, and ``get_state``/``set_state`` are one copy each.
+vector without packing, and ``copy_params``/``load_params`` are one copy each. "State" means only the layers'
+non-trainable arrays (``flat_state``: BatchNorm's running statistics).
 
 The objective of ``loss_and_grad`` / ``train_step`` is ``loss(forward(X), y, w) + 0.5 * l2 * sum ||W||^2``
 over the penalised arrays (weights, not biases), with the coefficient ``l2`` an argument of each call (it changes
@@ -22,7 +23,7 @@ from ..kernels import softmax as _softmax
 from ..layers import BatchNorm, kernel_array
 from ..optimizers import Adam
 
-#: Rows densified at a time when X is sparse.
+#: Rows densified at a time when X is sparse (here for inference; the L-BFGS solver chunks its objective alike).
 SPARSE_CHUNK = 2048
 
 
@@ -83,6 +84,7 @@ class Sequential:
             p.reshape(-1) for layer in self.layers for p, pen in zip(layer.params, layer.penalized) if pen
         ]
         self._plan = None
+        self._layered_buffers = None
         self.optimizer.reset()
         self.built = True
         return self
@@ -233,7 +235,7 @@ class Sequential:
     def _batch_buffers(self, X, Y, sample_weight, batch_size):
         """Preallocated batch buffers (rows, targets, weights), kept across epochs of the same shapes."""
         key = (batch_size, X.shape[1], Y.shape[1:], Y.dtype, sample_weight is not None)
-        cached = self.__dict__.get("_layered_buffers")
+        cached = self._layered_buffers
         if cached is None or cached[0] != key:
             buffers = (
                 np.empty((batch_size, X.shape[1]), self.dtype),
@@ -243,16 +245,18 @@ class Sequential:
             cached = self._layered_buffers = (key, buffers)
         return cached[1]
 
-    def get_state(self):
+    def copy_params(self):
         """A copy of all parameters (one flat vector)."""
         return self.flat_params.copy()
 
-    def set_state(self, state):
-        """Copy a vector from ``get_state`` back into the parameters (in place; views stay valid)."""
-        state = np.asarray(state)
-        if state.shape != self.flat_params.shape:
-            raise ValueError(f"state has shape {state.shape}, the network has {self.flat_params.shape} parameters.")
-        self.flat_params[...] = state
+    def load_params(self, vector):
+        """Copy a vector from ``copy_params`` back into the parameters (in place; views stay valid)."""
+        vector = np.asarray(vector)
+        if vector.shape != self.flat_params.shape:
+            raise ValueError(
+                f"the vector has shape {vector.shape}, the network has {self.flat_params.shape} parameters."
+            )
+        self.flat_params[...] = vector
 
     def __repr__(self):
         return f"Sequential([{', '.join(map(repr, self.layers))}], {self.loss!r}, {self.optimizer!r})"

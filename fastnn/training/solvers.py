@@ -23,10 +23,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.optimize import _check_optimize_result
 
+from ..network.sequential import SPARSE_CHUNK
 from .scoring import ValidationSet
-
-#: Rows densified at a time when X is sparse (L-BFGS).
-SPARSE_CHUNK = 2048
 
 
 class NonFiniteError(ArithmeticError):
@@ -209,7 +207,7 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental, eve
                 ConvergenceWarning,
             )
     if early_stopping:
-        net.set_state(est._best_params)
+        net.load_params(est._best_params)
         best_state = getattr(est, "_best_state", None)
         if best_state is not None and best_state.shape == net.flat_state.shape:
             net.flat_state[...] = best_state  # BatchNorm's running statistics of the best epoch
