@@ -25,7 +25,8 @@ parameters but those named; scikit-learn's MLP measured in the same run, alterna
   Reported: the cold fit, the median of the 2nd and later digits fits, the big fit and the predict, each as
   scikit-learn / fastnn, and when (seconds after the cold fit began) fastnn's fits began running fused.
 - ``later``: the same fits in a later process, whose cache that session filled (its background compile waited for).
-- ``grid`` with ``--fresh`` adds the threading backend (``joblib.parallel_backend("threading", n_jobs=2)``).
+- ``grid`` with ``--fresh`` adds the threading backend (``joblib.parallel_backend("threading", n_jobs=2)`` with one
+  BLAS thread per fit: ``threadpool_limits(1, user_api="blas")``).
 - ``import``: what ``import fastnn`` adds to ``import sklearn.neural_network, sklearn.model_selection``.
 
 ``FASTNN_BACKGROUND_COMPILE=0`` in the environment measures the path without background compiles.
@@ -98,9 +99,10 @@ grid = {{"mlpclassifier__hidden_layer_sizes": [(50,), (100,), (50, 50), (100, 10
 if QUICK:
     grid = {{"mlpclassifier__hidden_layer_sizes": [(20,)], "mlpclassifier__alpha": [1e-4, 1e-2]}}
 pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=5 if QUICK else 100, random_state=0))
-if "{backend}" == "threading":
+if "{backend}" == "threading":  # one BLAS thread per fit, as loky gives its workers (README: searches in threads)
     import joblib
-    with joblib.parallel_backend("threading", n_jobs=2):
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1, user_api="blas"), joblib.parallel_backend("threading", n_jobs=2):
         search = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X, y)
 else:
     search = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X, y)

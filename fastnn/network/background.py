@@ -10,7 +10,7 @@ The compile is paid once per machine (per kernel cache, fastnn version and dtype
 - **bounded and quiet**: one interpreter at low priority (``nice`` 10), no output, stopped after
   ``TIMEOUT_SECONDS``; it outlives the fit that started it, so a short script still fills the cache for the next;
 - **safe to kill**: Numba writes each cache file under a temporary name and renames it, and a kernel counts as
-  cached only when its index entry and its data file are both there (``kernels._jit.is_cached``); the lock dies
+  cached only when its index entry and its data file are both there (``fastnn.kernels.is_cached``); the lock dies
   with its process;
 - **off** with ``FASTNN_BACKGROUND_COMPILE=0`` in the environment or ``fastnn.set_background_compile(False)``;
   then ``fused='auto'`` compiles the fused epoch in the fitting process only when that fit is long enough to repay
@@ -101,9 +101,9 @@ def pending(dtype):
     uncached, or this process's compile has ended (then the caller decides as without background compiles)."""
     if not enabled() or not sys.executable:
         return False
-    from ..kernels import _jit
+    from ..kernels import cache_dir
 
-    folder = _jit.cache_dir()
+    folder = cache_dir()
     if folder is None:
         return False
     name = str(dtype)
@@ -174,9 +174,9 @@ def main(argv=None):
         import signal
 
         signal.alarm(TIMEOUT_SECONDS)  # bounded: SIGALRM ends the process, and the lock with it
-    from ..kernels import _jit
+    from ..kernels import cache_dir
 
-    folder = _jit.cache_dir()
+    folder = cache_dir()
     if folder is None:
         return ALREADY_CACHED
     os.makedirs(folder, exist_ok=True)

@@ -96,9 +96,9 @@ class FusedMLP:
 
     def _ready(self, kernel, args):
         """Whether ``kernel(*args)`` runs without compiling. Its argument types are fixed for this network (dtype,
-        loss, read-only views), so the signature is typed once (typing the epoch kernel's two dozen arguments costs
-        as much as a small epoch); the cache's index file is read again at most every ``RECHECK_SECONDS``, since a background
-        compile may fill it in while this network trains."""
+        loss, read-only views), so the signature is typed once (typing the epoch kernel's two dozen arguments costs as
+        much as a small epoch); the cache's index file is read again at most every ``RECHECK_SECONDS``, since a
+        background compile may fill it in while this network trains."""
         if kernel in self._ready_kernels:
             return True
         sig = self._typed.get(kernel)
@@ -196,6 +196,10 @@ class FusedMLP:
             return True
         if background.pending(self.net.dtype):
             return False
+        if background.enabled():  # the background compile has ended: look in the cache now, not compile it again
+            self._next_look.pop(_mlp.mlp_epoch, None)
+            if self._ready(_mlp.mlp_epoch, args):
+                return True
         return steps_left * (PER_BATCH + PER_LAYER * len(self.net.layers)) > COMPILE_SECONDS
 
     def epoch(self, args):
