@@ -7,7 +7,7 @@ import sys
 
 def _clear_cache():
     from .show_versions import folder_size
-    from ..kernels._jit import cache_dir
+    from ..kernels import cache_dir
 
     folder = cache_dir()
     if folder is None:

@@ -44,7 +44,7 @@ def _blas_lines():
 
 
 def _cache_lines():
-    from ..kernels._jit import cache_dir
+    from ..kernels import cache_dir
 
     folder = cache_dir()
     if folder is None:
