@@ -203,8 +203,9 @@ class Conv2D(Layer):
         if self._fast:  # backward recomputes the columns from the padded input
             self._xpad = self._out("xpad", N, (self.input_shape[0], self._s1_geometry(N)[3]), True)
             run(lambda t, a, b: self._forward_s1(t, x[a:b], self._xpad[a:b], out[a:b], True), ranges)
-        else:
-            self._cols = [None] * len(ranges)
+        else:  # backward recomputes each chunk's columns from a copy of the input
+            self._x = self._out("x", N, self.input_shape, True)
+            np.copyto(self._x, x)
             run(lambda t, a, b: self._forward_cols(t, x[a:b], out[a:b], True), ranges)
         return out
 
@@ -218,14 +219,19 @@ class Conv2D(Layer):
             cols, gemm = np.empty(K * nc * P1, self.dtype), np.empty(F * nc * P1, self.dtype)
         _conv.conv_forward_s1(xpad, self.W, self.b, H, W, *self.padding, nc, cols, gemm, out)
 
+    def _cols_chunk(self, N):
+        """Samples per chunk of the general path for a range of ``N`` (the stride-1 path's cache policy)."""
+        Ho, Wo = self.output_shape[1:]
+        return min(_conv.chunk_samples(self._K, self.filters, Ho, Wo, N), max(N, 1))
+
     def _forward_cols(self, t, x, out, training):
-        N, K, P, F = x.shape[0], self._K, self._P, self.filters
+        K, P, F = self._K, self._P, self.filters
+        nc = self._cols_chunk(x.shape[0])
         if training:
-            cols, gemm = self._buffer(f"cols_{t}", K * N * P), self._buffer(f"gemm_{t}", F * N * P)
-            self._cols[t] = cols = cols.reshape(K, N * P)
+            cols, gemm = self._buffer(f"cols_{t}", K * nc * P), self._buffer(f"gemm_{t}", F * nc * P)
         else:
-            cols, gemm = np.empty((K, N * P), self.dtype), np.empty(F * N * P, self.dtype)
-        _conv.conv_forward(x, self.W, self.b, *self.stride, *self.padding, cols, gemm.reshape(F, N * P), out)
+            cols, gemm = np.empty(K * nc * P, self.dtype), np.empty(F * nc * P, self.dtype)
+        _conv.conv_forward(x, self.W, self.b, *self.stride, *self.padding, nc, cols, gemm, out)
 
     def _infer_range(self, x, out):
         """Inference over one thread's range, in chunks whose im2col matrix stays below ``max_cols`` values."""
@@ -258,7 +264,7 @@ class Conv2D(Layer):
             dW, db, alpha = self._buffer(f"dW_{t}", self.dW.size).reshape(self.dW.shape), self._buffer(f"db_{t}", F), 0.0
         if self._fast:
             C, _, _, L, P1, nc = self._s1_geometry(N)
-            a = sum(r[1] - r[0] for r in self._ranges[:t])
+            a = self._ranges[t][0]
             xpad = self._xpad[a : a + N]
             cols, doutp = self._buffer(f"cols1_{t}", K * nc * P1), self._buffer(f"gemm1_{t}", F * nc * P1)
             if dx is not None:
@@ -269,12 +275,16 @@ class Conv2D(Layer):
             _conv.conv_backward_s1(dout, xpad, self.W, alpha, *self.padding, nc, cols, doutp, dcols, dxpad, dW_tmp,
                                    dW, db, dx)
             return
-        dout2 = self._buffer(f"gemm_{t}", F * N * P).reshape(F, N * P)
+        nc = self._cols_chunk(N)
+        a = self._ranges[t][0]
+        cols, dout2 = self._buffer(f"cols_{t}", K * nc * P), self._buffer(f"gemm_{t}", F * nc * P)
         if dx is not None:
-            dcols = self._buffer(f"dcols_{t}", K * N * P).reshape(K, N * P)
+            dcols = self._buffer(f"dcols_{t}", K * nc * P)
         else:
-            dcols, dx = np.empty((0, 0), self.dtype), np.empty((0,) * 4, self.dtype)
-        _conv.conv_backward(dout, self._cols[t], self.W, alpha, *self.stride, *self.padding, dout2, dcols, dW, db, dx)
+            dcols, dx = np.empty(0, self.dtype), np.empty((0,) * 4, self.dtype)
+        dW_tmp = self._buffer(f"dW_tmp_{t}", F * K).reshape(F, K)
+        _conv.conv_backward(dout, self._x[a : a + N], self.W, alpha, *self.stride, *self.padding, nc, cols, dout2,
+                            dcols, dW_tmp, dW, db, dx)
 
     def __repr__(self):
         return (
