@@ -22,6 +22,7 @@ each (which compiles fastnn's kernels):
     python benchmarks/cnn_shapes.py --threads 1 --shapes mnist,wide
     python benchmarks/cnn_shapes.py --layers --no-train   # per-layer profile only
     python benchmarks/cnn_shapes.py --threads 1 --clock cpu   # CPU seconds: steadier on a busy machine
+    python benchmarks/cnn_shapes.py --one-range --no-peak     # threads split vs one range, alternating in one run
 
 PyTorch is optional (``pip install torch``); it is never a dependency of fastnn.
 """
@@ -35,6 +36,7 @@ from collections import defaultdict
 import numpy as np
 
 from fastnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
+from fastnn.layers import conv as conv_layer
 from fastnn.losses import SoftmaxCrossEntropy
 from fastnn.network import Sequential
 from fastnn.optimizers import Adam
@@ -104,6 +106,20 @@ def fastnn_epoch(net, X, y, order, batch):
 
 def fastnn_infer(net, X):
     return net.predict(X)
+
+
+def one_range(fn):
+    """``fn`` with every conv/pool pass on one sample range: fastnn without the thread split (``--one-range``)."""
+
+    def run():
+        budget = conv_layer.thread_budget
+        conv_layer.thread_budget = lambda: 1
+        try:
+            fn()
+        finally:
+            conv_layer.thread_budget = budget
+
+    return run
 
 
 # ----------------------------------------------------------------------------------------------- torch
@@ -302,6 +318,10 @@ def run_shape(name, args, use_torch):
     fn_state = fastnn_model(image, convs)
     runners = {"fastnn": lambda: fastnn_epoch(fn_state, X, y, rng.permutation(len(X)), batch)}
     infer = {"fastnn": lambda: fastnn_infer(fn_state, Xi)}
+    if args.one_range:
+        one_state = fastnn_model(image, convs)
+        runners["fastnn 1 range"] = one_range(lambda: fastnn_epoch(one_state, X, y, rng.permutation(len(X)), batch))
+        infer["fastnn 1 range"] = one_range(lambda: fastnn_infer(one_state, Xi))
     th_state = None
     if use_torch:
         th_state = torch_model(image, convs)
@@ -313,8 +333,9 @@ def run_shape(name, args, use_torch):
             fn()
         result["train"] = alternate(runners, args.repeats)
         result["infer"] = alternate(infer, args.repeats)
-        for impl in runners:
-            result["peak"][impl] = peak_in_fresh_process(impl, name, args)
+        for impl in ("fastnn", "torch") if args.peak else ():
+            if impl in runners:
+                result["peak"][impl] = peak_in_fresh_process(impl, name, args)
         order = rng.permutation(len(X))
         result["traced"] = traced_peak(lambda: fastnn_epoch(fastnn_model(image, convs, 1), X, y, order, batch))
     lines = [f"\n### {name}: {image[0]}x{image[1]}x{image[2]}, convs {list(convs)}, batch {batch}, "
@@ -329,7 +350,12 @@ def run_shape(name, args, use_torch):
 
         row(f"train epoch ({args.n_train} images)", result["train"], lambda s: f"{s * 1e3:.0f} ms")
         row(f"inference ({args.n_infer} images)", result["infer"], lambda s: f"{s * 1e3:.0f} ms")
-        row("peak RSS above start, first epoch (fresh process)", result["peak"], lambda b: f"{b / 2**20:.1f} MiB")
+        if args.one_range:
+            for label, d in (("train", result["train"]), ("inference", result["infer"])):
+                row(f"{label}, fastnn on one range", {"fastnn": d["fastnn 1 range"], "torch": d.get("torch")},
+                    lambda s: f"{s * 1e3:.0f} ms")
+        if args.peak:
+            row("peak RSS above start, first epoch (fresh process)", result["peak"], lambda b: f"{b / 2**20:.1f} MiB")
         lines.append(f"\nfastnn traced peak (tracemalloc) of a first epoch: {result['traced'] / 2**20:.1f} MiB")
     if args.layers:
         lines.append(layer_table(name, image, convs, batch, args.repeats_layers, th_state))
@@ -348,6 +374,9 @@ def main():
     parser.add_argument("--layers", action="store_true", help="per-layer forward/backward profile")
     parser.add_argument("--no-train", action="store_true", help="skip the epoch, inference and memory tables")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--no-peak", dest="peak", action="store_false", help="skip the fresh-process memory peaks")
+    parser.add_argument("--one-range", action="store_true",
+                        help="also time fastnn with every conv/pool pass on one sample range (no thread split)")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="wall: perf_counter; cpu: process_time, CPU seconds of the process (all threads), "
                         "which other processes on the cores inflate far less (use with --threads 1)")
