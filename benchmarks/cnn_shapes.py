@@ -1,6 +1,7 @@
 """Small CNNs of several shapes, fastnn against PyTorch CPU: training epoch, inference, peak memory, per layer.
 
-Every network is ``[Conv2D(f, k, 'same') -> ReLU -> MaxPool2D(2)] for (f, k) in convs -> Flatten -> Dense(10)``,
+Every network is ``[Conv2D(f, k, 'same') -> ReLU -> MaxPool2D(2)] for (f, k) in convs -> Flatten -> Dense(10)``
+(a convolution given as ``(f, k, 2)`` has stride 2 and no pooling after it, as in all-convolutional nets),
 softmax cross-entropy, Adam(1e-3), float32, shuffled batches of random images (``SHAPES`` below). For each shape,
 in one process and alternating the two libraries (fastnn, torch, fastnn, torch, ...), after one warm-up epoch
 each (which compiles fastnn's kernels):
@@ -21,6 +22,7 @@ each (which compiles fastnn's kernels):
     python benchmarks/cnn_shapes.py --threads 1 --shapes mnist,wide
     python benchmarks/cnn_shapes.py --layers --no-train   # per-layer profile only
     python benchmarks/cnn_shapes.py --threads 1 --clock cpu   # CPU seconds: steadier on a busy machine
+    python benchmarks/cnn_shapes.py --one-range --no-peak     # threads split vs one range, alternating in one run
 
 PyTorch is optional (``pip install torch``); it is never a dependency of fastnn.
 """
@@ -34,6 +36,7 @@ from collections import defaultdict
 import numpy as np
 
 from fastnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
+from fastnn.layers import conv as conv_layer
 from fastnn.losses import SoftmaxCrossEntropy
 from fastnn.network import Sequential
 from fastnn.optimizers import Adam
@@ -45,6 +48,9 @@ SHAPES = {
     "cifar5": ((3, 32, 32), ((32, 5), (64, 3)), 64),  # 3 channels, 5x5 first layer
     "cifar3_b128": ((3, 32, 32), ((16, 3), (32, 3)), 128),
     "wide": ((1, 28, 28), ((64, 3),), 128),  # one wide convolution
+    "c3_128f_b32": ((3, 32, 32), ((32, 3), (128, 3)), 32),  # 128 filters, small batch
+    "s2_mnist_b256": ((1, 28, 28), ((32, 5, 2), (64, 3, 2)), 256),  # stride 2 instead of pooling, large batch
+    "s2_c3_b128": ((3, 32, 32), ((32, 3, 2), (64, 3, 2)), 128),
 }
 N_TRAIN, N_INFER, LR, CLASSES = 4096, 10_000, 1e-3, 10
 
@@ -54,20 +60,27 @@ def make_data(image, n, seed=0):
     return rng.standard_normal((n, *image)).astype(np.float32), rng.integers(0, CLASSES, n)
 
 
+def conv_spec(spec):
+    """``(filters, kernel, stride)`` of a ``(filters, kernel[, stride])`` entry of ``SHAPES``."""
+    return (*spec, 1) if len(spec) == 2 else tuple(spec)
+
+
 def geometry(image, convs):
-    """Per conv layer ``(C, H, W, F, k)`` and the flattened size after the last pool."""
+    """Per conv layer ``(C, H', W', F, k)`` (``H', W'`` its output size) and the flattened size after the last layer."""
     C, H, W = image
     out = []
-    for F, k in convs:
-        out.append((C, H, W, F, k))
-        C, H, W = F, H // 2, W // 2
+    for spec in convs:
+        F, k, s = conv_spec(spec)
+        Ho, Wo = (H + 2 * (k // 2) - k) // s + 1, (W + 2 * (k // 2) - k) // s + 1
+        out.append((C, Ho, Wo, F, k))
+        C, H, W = (F, Ho // 2, Wo // 2) if s == 1 else (F, Ho, Wo)
     return out, C * H * W
 
 
 def layer_flops(image, convs):
     """Forward multiply-add FLOPs per image of each conv layer and of the dense layer."""
     geo, flat = geometry(image, convs)
-    return [2 * F * C * k * k * H * W for C, H, W, F, k in geo], 2 * flat * CLASSES
+    return [2 * F * C * k * k * Ho * Wo for C, Ho, Wo, F, k in geo], 2 * flat * CLASSES
 
 
 def epoch_flops(image, convs, n):
@@ -78,8 +91,9 @@ def epoch_flops(image, convs, n):
 # ----------------------------------------------------------------------------------------------- fastnn
 def fastnn_model(image, convs, seed=0):
     layers = []
-    for F, k in convs:
-        layers += [Conv2D(F, k, padding="same"), ReLU(), MaxPool2D(2)]
+    for spec in convs:
+        F, k, s = conv_spec(spec)
+        layers += [Conv2D(F, k, stride=s, padding="same"), ReLU()] + ([MaxPool2D(2)] if s == 1 else [])
     layers += [Flatten(), Dense(CLASSES)]
     return Sequential(layers, SoftmaxCrossEntropy(), optimizer=Adam(LR)).build(image, np.float32, seed)
 
@@ -94,6 +108,20 @@ def fastnn_infer(net, X):
     return net.predict(X)
 
 
+def one_range(fn):
+    """``fn`` with every conv/pool pass on one sample range: fastnn without the thread split (``--one-range``)."""
+
+    def run():
+        budget = conv_layer.thread_budget
+        conv_layer.thread_budget = lambda: 1
+        try:
+            fn()
+        finally:
+            conv_layer.thread_budget = budget
+
+    return run
+
+
 # ----------------------------------------------------------------------------------------------- torch
 def torch_model(image, convs, seed=0):
     import torch
@@ -101,8 +129,9 @@ def torch_model(image, convs, seed=0):
 
     torch.manual_seed(seed)
     mods, C = [], image[0]
-    for F, k in convs:
-        mods += [nn.Conv2d(C, F, k, padding=k // 2), nn.ReLU(), nn.MaxPool2d(2)]
+    for spec in convs:
+        F, k, s = conv_spec(spec)
+        mods += [nn.Conv2d(C, F, k, stride=s, padding=k // 2), nn.ReLU()] + ([nn.MaxPool2d(2)] if s == 1 else [])
         C = F
     _, flat = geometry(image, convs)
     model = nn.Sequential(*mods, nn.Flatten(), nn.Linear(flat, CLASSES))
@@ -289,6 +318,10 @@ def run_shape(name, args, use_torch):
     fn_state = fastnn_model(image, convs)
     runners = {"fastnn": lambda: fastnn_epoch(fn_state, X, y, rng.permutation(len(X)), batch)}
     infer = {"fastnn": lambda: fastnn_infer(fn_state, Xi)}
+    if args.one_range:
+        one_state = fastnn_model(image, convs)
+        runners["fastnn 1 range"] = one_range(lambda: fastnn_epoch(one_state, X, y, rng.permutation(len(X)), batch))
+        infer["fastnn 1 range"] = one_range(lambda: fastnn_infer(one_state, Xi))
     th_state = None
     if use_torch:
         th_state = torch_model(image, convs)
@@ -300,8 +333,9 @@ def run_shape(name, args, use_torch):
             fn()
         result["train"] = alternate(runners, args.repeats)
         result["infer"] = alternate(infer, args.repeats)
-        for impl in runners:
-            result["peak"][impl] = peak_in_fresh_process(impl, name, args)
+        for impl in ("fastnn", "torch") if args.peak else ():
+            if impl in runners:
+                result["peak"][impl] = peak_in_fresh_process(impl, name, args)
         order = rng.permutation(len(X))
         result["traced"] = traced_peak(lambda: fastnn_epoch(fastnn_model(image, convs, 1), X, y, order, batch))
     lines = [f"\n### {name}: {image[0]}x{image[1]}x{image[2]}, convs {list(convs)}, batch {batch}, "
@@ -316,7 +350,12 @@ def run_shape(name, args, use_torch):
 
         row(f"train epoch ({args.n_train} images)", result["train"], lambda s: f"{s * 1e3:.0f} ms")
         row(f"inference ({args.n_infer} images)", result["infer"], lambda s: f"{s * 1e3:.0f} ms")
-        row("peak RSS above start, first epoch (fresh process)", result["peak"], lambda b: f"{b / 2**20:.1f} MiB")
+        if args.one_range:
+            for label, d in (("train", result["train"]), ("inference", result["infer"])):
+                row(f"{label}, fastnn on one range", {"fastnn": d["fastnn 1 range"], "torch": d.get("torch")},
+                    lambda s: f"{s * 1e3:.0f} ms")
+        if args.peak:
+            row("peak RSS above start, first epoch (fresh process)", result["peak"], lambda b: f"{b / 2**20:.1f} MiB")
         lines.append(f"\nfastnn traced peak (tracemalloc) of a first epoch: {result['traced'] / 2**20:.1f} MiB")
     if args.layers:
         lines.append(layer_table(name, image, convs, batch, args.repeats_layers, th_state))
@@ -335,6 +374,9 @@ def main():
     parser.add_argument("--layers", action="store_true", help="per-layer forward/backward profile")
     parser.add_argument("--no-train", action="store_true", help="skip the epoch, inference and memory tables")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--no-peak", dest="peak", action="store_false", help="skip the fresh-process memory peaks")
+    parser.add_argument("--one-range", action="store_true",
+                        help="also time fastnn with every conv/pool pass on one sample range (no thread split)")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="wall: perf_counter; cpu: process_time, CPU seconds of the process (all threads), "
                         "which other processes on the cores inflate far less (use with --threads 1)")
@@ -360,13 +402,14 @@ def main():
         except ImportError:
             use_torch = False
     print(f"threads {args.threads}, clock {args.clock}; uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
-    ratios = []
+    ratios = defaultdict(list)
     for name in args.shapes.split(","):
         res = run_shape(name, args, use_torch)
-        if res["train"].get("torch"):
-            ratios.append(res["train"]["torch"] / res["train"]["fastnn"])
-    if ratios:
-        print(f"\ntraining torch/fastnn geometric mean: {float(np.exp(np.mean(np.log(ratios)))):.2f}x")
+        for what in ("train", "infer"):
+            if res[what].get("torch"):
+                ratios[what].append(res[what]["torch"] / res[what]["fastnn"])
+    for what, r in ratios.items():
+        print(f"\n{what} torch/fastnn: geometric mean {float(np.exp(np.mean(np.log(r)))):.2f}x, lowest {min(r):.2f}x")
     print(f"uptime at end: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
 
 

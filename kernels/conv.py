@@ -6,21 +6,21 @@ Shapes: ``x (N, C, H, W)``, weights ``W (F, C, kh, kw)``, bias ``b (F,)``, outpu
 
     out[n, f, oh, ow] = b[f] + sum_{c, i, j} W[f, c, i, j] * xpad[n, c, oh*sh + i, ow*sw + j]
 
-Layout. With ``K = C*kh*kw`` and ``P = H'*W'`` the column matrix is ``cols (K, N*P)``: row ``k = (c*kh + i)*kw
-+ j``, column ``n*P + oh*W' + ow``. Each row is a strided copy of one input plane, so im2col's inner loop is
-a contiguous run (stride 1) and the whole batch is one GEMM ``(F, K) @ (K, N*P)``, long enough for BLAS to run
-at full speed. The GEMM result ``(F, N*P)`` is moved to NCHW in one pass of contiguous blocks of ``P`` values,
-with the bias add fused in. Backward mirrors it: ``dout`` is gathered into ``dout2 (F, N*P)``, whose row sums
-are ``db``, ``dW = dout2 @ cols.T``, ``dcols = W.T @ dout2`` and col2im scatters ``dcols`` back into ``dx``.
+Layout. With ``K = C*kh*kw`` and ``P = H'*W'`` the column matrix of a chunk of ``nc`` samples is
+``cols (K, nc*P)``: row ``k = (c*kh + i)*kw + j``, column ``n*P + oh*W' + ow``. Each row is a strided copy of one
+input plane, so im2col's inner loop is a contiguous run (stride 1) and each chunk is one GEMM
+``(F, K) @ (K, nc*P)`` over several samples, with ``nc`` chosen by :func:`chunk_samples` so that the chunk's columns
+and GEMM result stay in L2. The GEMM result ``(F, nc*P)`` is moved to NCHW in one pass of contiguous blocks of
+``P`` values, with the bias add fused in. Backward recomputes each chunk's columns from the input (cheaper than
+keeping ``cols`` for the whole batch in memory): ``dout`` is gathered into ``dout2 (F, nc*P)``, whose row sums
+are ``db``, ``dW += dout2 @ cols.T``, ``dcols = W.T @ dout2`` and col2im scatters ``dcols`` back into ``dx``.
 
 Stride 1 has a faster path (``pad_input``, ``conv_forward_s1``, ``conv_backward_s1``, described before them):
-pad once, compute over the padded width so every column row is one contiguous copy, and work in sample chunks
-whose column matrix stays in L2.
+pad once and compute over the padded width so every column row is one contiguous copy.
 
-Every buffer is allocated by the caller. The kernels are serial (no ``prange``): measured in
-``benchmarks/cnn_epoch.py``, ``parallel=True`` halved the copy passes on an idle 2-core machine but made
-each call wait whole scheduler ticks (4 ms instead of 0.2 ms) as soon as other processes competed for the
-cores, and the GEMMs already get their threads from BLAS.
+Every buffer is allocated by the caller. The kernels are serial (no ``prange``) and release the GIL: the layers
+(``fastnn.layers.conv``) split a batch into one sample range per thread and call them from Python threads, each
+range with its own buffers and BLAS held at one thread, so one and several threads use the same compiled code.
 """
 import numpy as np
 
@@ -152,38 +152,67 @@ def _nchw_to_gemm(dout, dout2, db):
 
 
 @jit
-def conv_forward(x, W, b, sh, sw, ph, pw, cols, gemm, out):
-    """``out = conv(x, W) + b`` (see the module docstring); ``cols (C*kh*kw, N*P)`` and ``gemm (F, N*P)`` are
-    work buffers. ``cols`` holds im2col(x) afterwards: keep it for :func:`conv_backward`."""
+def conv_forward(x, W, b, sh, sw, ph, pw, nc, cols_buf, gemm_buf, out):
+    """``out = conv(x, W) + b`` (see the module docstring) in chunks of ``nc`` samples, whose column matrix
+    ``cols (C*kh*kw, nc*P)`` and GEMM result ``(F, nc*P)`` stay in cache (:func:`chunk_samples`); ``cols_buf`` and
+    ``gemm_buf`` are 1-D work buffers of at least ``K*nc*P`` and ``F*nc*P`` values."""
+    N = x.shape[0]
     F, C, kh, kw = W.shape
-    im2col(x, kh, kw, sh, sw, ph, pw, cols)
-    np.dot(W.reshape(F, C * kh * kw), cols, gemm)
-    _gemm_to_nchw(gemm, b, out)
+    K = C * kh * kw
+    P = out.shape[2] * out.shape[3]
+    W2 = W.reshape(F, K)
+    nc = max(nc, 1)
+    for n0 in range(0, N, nc):
+        n1 = min(N, n0 + nc)
+        m = (n1 - n0) * P
+        cols = cols_buf[: K * m].reshape(K, m)
+        gemm = gemm_buf[: F * m].reshape(F, m)
+        im2col(x[n0:n1], kh, kw, sh, sw, ph, pw, cols)
+        np.dot(W2, cols, gemm)
+        _gemm_to_nchw(gemm, b, out[n0:n1])
 
 
 @jit
-def conv_backward(dout, cols, W, alpha, sh, sw, ph, pw, dout2, dcols, dW, db, dx):
-    """Gradients of :func:`conv_forward` given ``dout (N, F, H', W')`` and the forward's ``cols``:
+def conv_backward(dout, x, W, alpha, sh, sw, ph, pw, nc, cols_buf, dout2_buf, dcols_buf, dW_tmp, dW, db, dx):
+    """Gradients of :func:`conv_forward` given ``dout (N, F, H', W')`` and the forward's input ``x``, in chunks of
+    ``nc`` samples whose columns are recomputed from ``x``:
 
-    ``dW = dout2 @ cols.T + alpha * W`` (``dout2 (F, N*P)`` is ``dout`` regrouped, a work buffer),
+    ``dW = sum_chunks dout2 @ cols.T + alpha * W`` (``dout2 (F, nc*P)`` is the chunk's ``dout`` regrouped),
     ``db = dout.sum(axis=(0, 2, 3))``, and, unless ``dx.size == 0`` (a network's first layer),
-    ``dx = col2im(W.T @ dout2)`` through the work buffer ``dcols (C*kh*kw, N*P)``.
+    ``dx = col2im(W.T @ dout2)``. Work buffers: 1-D ``cols_buf``, ``dout2_buf``, ``dcols_buf`` (``K*nc*P``,
+    ``F*nc*P``, ``K*nc*P`` values; ``dcols_buf`` unused when ``dx`` is empty) and ``dW_tmp (F, K)``.
     ``alpha`` is the L2 penalty's coefficient on the gradient.
     """
-    F, C, kh, kw = W.shape
+    N, F, Ho, Wo = dout.shape
+    _, C, kh, kw = W.shape
     K = C * kh * kw
-    _nchw_to_gemm(dout, dout2, db)
+    P = Ho * Wo
+    W2 = W.reshape(F, K)
     dW2 = dW.reshape(F, K)
-    np.dot(dout2, cols.T, dW2)
+    zero = dout.dtype.type(0)
+    _fill(db, zero)
+    _fill(dW.reshape(F * K), zero)
+    db_tmp = dW_tmp.reshape(F * K)[:F]  # the chunk's db, before dW_tmp receives the chunk's dW
+    nc = max(nc, 1)
+    for n0 in range(0, N, nc):
+        n1 = min(N, n0 + nc)
+        m = (n1 - n0) * P
+        cols = cols_buf[: K * m].reshape(K, m)
+        dout2 = dout2_buf[: F * m].reshape(F, m)
+        im2col(x[n0:n1], kh, kw, sh, sw, ph, pw, cols)
+        _nchw_to_gemm(dout[n0:n1], dout2, db_tmp)
+        _add(db_tmp, db)
+        np.dot(dout2, cols.T, dW_tmp)
+        _add(dW_tmp.reshape(F * K), dW.reshape(F * K))
+        if dx.size:
+            dcols = dcols_buf[: K * m].reshape(K, m)
+            np.dot(W2.T, dout2, dcols)
+            col2im(dcols, kh, kw, sh, sw, ph, pw, dx[n0:n1])
     if alpha != 0.0:
         a = W.dtype.type(alpha)
-        W2 = W.reshape(F, K)
         for f in range(F):
             for k in range(K):
                 dW2[f, k] += a * W2[f, k]
-    if dx.size:
-        np.dot(W.reshape(F, K).T, dout2, dcols)
-        col2im(dcols, kh, kw, sh, sw, ph, pw, dx)
 
 
 # ------------------------------------------------------------------------------------------------ stride 1

@@ -132,40 +132,61 @@ def test_col2im_is_adjoint_of_im2col(geometry):
     assert np.isclose(lhs, rhs, rtol=1e-12, atol=1e-12), f"<im2col(x), c> = {lhs}, <x, col2im(c)> = {rhs}"
 
 
+def run_general(x, Wt, b, strides_pads, nc, dout=None, alpha=0.0, with_dx=True):
+    """The general (any stride) kernels in chunks of ``nc`` samples, with NaN-filled work buffers (every value
+    they read must have been written)."""
+    N = x.shape[0]
+    F, C, kh, kw = Wt.shape
+    sh, sw, ph, pw = strides_pads
+    Ho, Wo = conv.out_size(x.shape[2], kh, sh, ph), conv.out_size(x.shape[3], kw, sw, pw)
+    K, m = C * kh * kw, min(nc, N) * Ho * Wo
+    cols, gemm = np.full(K * m, np.nan, x.dtype), np.full(F * m, np.nan, x.dtype)
+    out = np.full((N, F, Ho, Wo), np.nan, x.dtype)
+    conv.conv_forward(x, Wt, b, *strides_pads, nc, cols, gemm, out)
+    if dout is None:
+        return out
+    dcols = np.full(K * m, np.nan, x.dtype) if with_dx else np.empty(0, x.dtype)
+    dx = np.full(x.shape, np.nan, x.dtype) if with_dx else np.empty((0, 0, 0, 0), x.dtype)
+    dW, db = np.full(Wt.shape, np.nan, x.dtype), np.full(b.shape, np.nan, x.dtype)
+    conv.conv_backward(dout, x, Wt, alpha, *strides_pads, nc, cols, gemm, dcols, np.full((F, K), np.nan, x.dtype),
+                       dW, db, dx)
+    return dW, db, dx
+
+
+CHUNK_PARAMS = [pytest.param(nc, id=f"chunk{nc}") for nc in (1, 2, 64)]
+
+
+@pytest.mark.parametrize("nc", CHUNK_PARAMS)
 @pytest.mark.parametrize("dtype", DTYPE_PARAMS)
 @pytest.mark.parametrize("geometry", GEOMETRY_PARAMS)
-def test_conv_forward_matches_naive_loops(geometry, dtype):
-    x, Wt, b, strides_pads, (Ho, Wo) = setup(geometry, dtype)
-    cols, gemm, out = buffers(x, Wt, Ho, Wo)
-    conv.conv_forward(x, Wt, b, *strides_pads, cols, gemm, out)
+def test_conv_forward_matches_naive_loops(geometry, dtype, nc):
+    x, Wt, b, strides_pads, _ = setup(geometry, dtype)
+    out = run_general(x, Wt, b, strides_pads, nc)
     assert out.dtype == dtype
     np.testing.assert_allclose(out, conv_ref(x, Wt, b, *strides_pads), **TOL[dtype])
 
 
+@pytest.mark.parametrize("nc", CHUNK_PARAMS)
 @pytest.mark.parametrize("dtype", DTYPE_PARAMS)
 @pytest.mark.parametrize("geometry", GEOMETRY_PARAMS)
-def test_conv_backward_matches_naive_loops(geometry, dtype):
-    x, Wt, b, strides_pads, (Ho, Wo) = setup(geometry, dtype)
-    cols, gemm, out = buffers(x, Wt, Ho, Wo)
-    conv.conv_forward(x, Wt, b, *strides_pads, cols, gemm, out)
+def test_conv_backward_matches_naive_loops(geometry, dtype, nc):
+    """Chunks of 1 and 2 samples (uneven last chunk with 3 samples) and one chunk larger than the batch."""
+    x, Wt, b, strides_pads, _ = setup(geometry, dtype)
+    out = run_general(x, Wt, b, strides_pads, nc)
     dout = np.random.default_rng(2).standard_normal(out.shape).astype(dtype)
-    dout_before = dout.copy()
-    dW, db, dx = np.empty_like(Wt), np.empty_like(b), np.empty_like(x)
-    conv.conv_backward(dout, cols, Wt, 0.0, *strides_pads, gemm, np.empty_like(cols), dW, db, dx)
+    dout_before, x_before = dout.copy(), x.copy()
+    dW, db, dx = run_general(x, Wt, b, strides_pads, nc, dout)
     dW_ref, db_ref, dx_ref = conv_backward_ref(x, Wt, dout, *strides_pads)
     np.testing.assert_array_equal(dout, dout_before)
+    np.testing.assert_array_equal(x, x_before)
     for name, ours, ref in (("dW", dW, dW_ref), ("db", db, db_ref), ("dx", dx, dx_ref)):
         np.testing.assert_allclose(ours, ref, **TOL[dtype], err_msg=name)
 
 
 def test_conv_backward_decay_and_skipped_dx():
-    x, Wt, b, strides_pads, (Ho, Wo) = setup(GEOMETRIES["c3_h7w5_k3x3_s1_p1"], np.float64)
-    cols, gemm, out = buffers(x, Wt, Ho, Wo)
-    conv.conv_forward(x, Wt, b, *strides_pads, cols, gemm, out)
-    dout = np.random.default_rng(3).standard_normal(out.shape)
-    dW, db = np.empty_like(Wt), np.empty_like(b)
-    empty_cols, empty_dx = np.empty((0, 0)), np.empty((0, 0, 0, 0))
-    conv.conv_backward(dout, cols, Wt, 0.5, *strides_pads, gemm, empty_cols, dW, db, empty_dx)
+    x, Wt, b, strides_pads, _ = setup(GEOMETRIES["c2_h8w7_k3x1_s3x2_p1x0"], np.float64)
+    dout = np.random.default_rng(3).standard_normal(run_general(x, Wt, b, strides_pads, 2).shape)
+    dW, db, _ = run_general(x, Wt, b, strides_pads, 2, dout, alpha=0.5, with_dx=False)
     dW_ref, db_ref, _ = conv_backward_ref(x, Wt, dout, *strides_pads)
     np.testing.assert_allclose(dW, dW_ref + 0.5 * Wt, rtol=1e-10)
     np.testing.assert_allclose(db, db_ref, rtol=1e-10)

@@ -1,17 +1,116 @@
-"""``Conv2D``: 2-D convolution over ``(N, C, H, W)``."""
+"""``Conv2D``: 2-D convolution over ``(N, C, H, W)``, and the thread policy the conv and pooling layers share."""
+import functools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+
 import numpy as np
 
 from ..kernels import conv as _conv
 from .base import Layer, image_shape, pair
 from .init import uniform_bounds
 
+# ------------------------------------------------------------------------------------------------ threads
+# A conv or pooling pass over a batch splits its samples into one contiguous range per thread (static, equal
+# sizes) and runs the serial, nogil kernels on each range in Python threads, each with its own work buffers:
+# one fork/join per layer pass. While the ranges run, BLAS is held at one thread (every BLAS library that
+# threadpoolctl sees, SciPy's OpenBLAS included, which Numba's np.dot calls), so the per-range GEMMs never wait
+# for a second BLAS thread; it is restored when the last concurrent pass ends. The thread budget is the BLAS
+# thread setting when the pass starts (so threadpool_limits(1), OMP/OPENBLAS_NUM_THREADS and joblib's worker
+# limits keep fastnn on one thread), at most the number of CPUs; a pass whose work per range would be below
+# ``min_work`` stays on fewer threads. Python threads instead of prange: the same kernels serve one and many
+# threads, so threads add no compile time.
 
+#: Multiply-adds (conv) or values (pooling) per range below which a pass is not split further.
+MIN_WORK = {"conv": 1 << 21, "pool": 1 << 17}
+
+_lock = threading.Lock()
+_held = 0  # passes currently holding BLAS at one thread
+_saved = ()  # the BLAS thread counts before the first of them
+_executor = None  # (pid, ThreadPoolExecutor): a forked child makes its own
+
+
+@functools.lru_cache(maxsize=None)
+def _blas():
+    """threadpoolctl's controllers of the loaded BLAS libraries (SciPy's loaded first: Numba's GEMMs call it)."""
+    import scipy.linalg.cython_blas  # noqa: F401
+    from threadpoolctl import ThreadpoolController
+
+    return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+
+
+def thread_budget():
+    """Threads a conv/pool pass may use now: the BLAS thread setting (the smallest over the BLAS libraries), at
+    most ``os.cpu_count()``."""
+    with _lock:
+        counts = _saved if _held else tuple(lib.get_num_threads() for lib in _blas())
+    return max(1, min((*counts, os.cpu_count() or 1)))
+
+
+def split(n, work_per_sample, kind="conv"):
+    """Contiguous sample ranges ``[(start, stop), ...]`` covering ``range(n)``, one per thread of the budget, fewer
+    when a range would hold less than ``MIN_WORK[kind]`` work (never an empty range; ``[(0, 0)]`` when ``n == 0``)."""
+    t = min(thread_budget(), n, int(n * work_per_sample // MIN_WORK[kind]))
+    t = max(t, 1)
+    bounds = [n * i // t for i in range(t + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _pool():
+    global _executor
+    with _lock:
+        if _executor is None or _executor[0] != os.getpid():
+            _executor = (os.getpid(), ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="fastnn"))
+        return _executor[1]
+
+
+def _hold_blas():
+    global _held, _saved
+    with _lock:
+        if _held == 0:
+            _saved = tuple(lib.get_num_threads() for lib in _blas())
+            for lib in _blas():
+                lib.set_num_threads(1)
+        _held += 1
+
+
+def _release_blas():
+    global _held
+    with _lock:
+        _held -= 1
+        if _held == 0:
+            for lib, count in zip(_blas(), _saved):
+                lib.set_num_threads(count)
+
+
+def run(fn, ranges):
+    """``fn(t, start, stop)`` for every range ``t``: range 0 in the calling thread, the others in worker threads,
+    with BLAS at one thread meanwhile; returns when all are done (re-raising the first error)."""
+    if len(ranges) == 1:
+        fn(0, *ranges[0])
+        return
+    _hold_blas()
+    try:
+        futures = [_pool().submit(fn, t, a, b) for t, (a, b) in enumerate(ranges) if t]
+        try:
+            fn(0, *ranges[0])
+        finally:
+            wait(futures)  # no worker may still write into the buffers when this returns or raises
+        for future in futures:
+            future.result()
+    finally:
+        _release_blas()
+
+
+# ------------------------------------------------------------------------------------------------ Conv2D
 class Conv2D(Layer):
     """2-D convolution (cross-correlation) over ``x (N, C, H, W)``, computed as im2col + GEMM.
 
     Stride 1 (every 'same' convolution) pads the batch once and runs im2col + GEMM in cache-sized chunks of
     samples over the padded width (``fastnn.kernels.conv.conv_forward_s1``); other strides use one
-    im2col + GEMM over the whole batch.
+    im2col + GEMM per thread's range of samples. Batches are split across threads as described in this module
+    (``split``, ``run``); each thread computes the weight gradient of its samples privately and the first
+    thread's buffers (the layer's ``dW``, ``db``) receive the others' in one reduction.
 
     ``y[n, f, oh, ow] = b[f] + sum_{c,i,j} W[f, c, i, j] * xpad[n, c, oh*sh + i, ow*sw + j]`` with weights
     ``W (filters, C, kh, kw)``, bias ``b (filters,)`` and output ``(N, filters, H', W')`` where
@@ -21,10 +120,10 @@ class Conv2D(Layer):
     a pair ``(ph, pw)``, or ``"same"`` for odd kernels, meaning ``p = (k - 1) // 2``, so that ``H' = H`` at
     stride 1 (and ``ceil(H / s)`` at stride s).
 
-    Initialisation: ``"he"`` of ``fastnn.layers.init`` (``W ~ U(-r, r)``, ``r = sqrt(6 / fan_in)``,
-    ``fan_in = C * kh * kw``; zero bias). ``W`` is L2-penalised: ``backward(dout, l2)``
-    adds ``l2 * W`` to dW. Inference (``training=False``) processes large batches in chunks so that the im2col
-    matrix stays below ``max_cols`` elements.
+    Initialisation: He-uniform (He et al. 2015, for ReLU networks), ``W ~ U(-r, r)`` with
+    ``r = sqrt(6 / fan_in)``, ``fan_in = C * kh * kw``; zero bias (``"he"`` of ``fastnn.layers.init``). ``W`` is
+    L2-penalised: ``backward(dout, l2)`` adds ``l2 * W`` to dW. Inference (``training=False``) processes large batches in
+    chunks so that the im2col matrix stays below ``max_cols`` elements.
     """
 
     max_cols = 1 << 22
@@ -80,7 +179,7 @@ class Conv2D(Layer):
         return self.stride == (1, 1)
 
     def _s1_geometry(self, N):
-        """``C, H, W, L, P1, nc`` of the stride-1 path for a batch of ``N`` (``nc``: samples per chunk)."""
+        """``C, H, W, L, P1, nc`` of the stride-1 path for a range of ``N`` samples (``nc``: samples per chunk)."""
         C, H, W = self.input_shape
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         Wp = W + 2 * pw
@@ -89,78 +188,107 @@ class Conv2D(Layer):
         nc = min(_conv.chunk_samples(self._K, self.filters, self.output_shape[1], Wp, N), max(N, 1))
         return C, H, W, L, P1, nc
 
-    def _chunk_buffers(self, names, sizes, training):
-        """1-D work buffers for one chunk of the stride-1 path: fresh for inference; while training, kept at the
-        largest size seen and sliced (the chunk, hence the size, follows the batch size)."""
-        if not training:
-            return [np.empty(size, self.dtype) for size in sizes]
-        bufs = []
-        for name, size in zip(names, sizes):
-            buf = self._buffers.get(name)
-            if buf is None or buf.size < size:
-                buf = self._buffers[name] = np.empty(size, self.dtype)
-            bufs.append(buf[:size])
-        return bufs
-
-    def _forward_s1(self, x, out, training):
-        N, K, F = x.shape[0], self._K, self.filters
-        C, H, W, L, P1, nc = self._s1_geometry(N)
-        xpad = self._out("xpad", N, (C, L), training)
-        _conv.pad_input(x, *self.padding, xpad)
-        cols, gemm = self._chunk_buffers(("cols1", "gemm1"), (K * nc * P1, F * nc * P1), training)
-        _conv.conv_forward_s1(xpad, self.W, self.b, H, W, *self.padding, nc, cols, gemm, out)
-        return xpad
-
-    def _forward_chunk(self, x, out, training):
-        if self._stride1:
-            return self._forward_s1(x, out, training)
-        N, K, P, F = x.shape[0], self._K, self._P, self.filters
-        cols = self._out("cols", N, (K * P,), training).reshape(K, N * P)
-        gemm = self._out("gemm", N, (F * P,), training).reshape(F, N * P)
-        _conv.conv_forward(x, self.W, self.b, *self.stride, *self.padding, cols, gemm, out)
-        return cols
+    def _buffer(self, name, size):
+        """A 1-D training work buffer of ``size`` values, kept at the largest size seen and sliced (chunk and range
+        sizes follow the batch size). Names end in the thread's range index: each range has its own."""
+        buf = self._buffers.get(name)
+        if buf is None or buf.size < size:
+            buf = self._buffers[name] = np.empty(size, self.dtype)
+        return buf[:size]
 
     def _forward(self, x, training):
         N = x.shape[0]
         out = self._out("out", N, self.output_shape, training)
-        if training:
-            self._cols = self._forward_chunk(x, out, True)  # the stride-1 path keeps the padded input instead
+        ranges = split(N, self.filters * self._K * self._P)
+        if not training:
+            run(lambda t, a, b: self._infer_range(x[a:b], out[a:b]), ranges)
             return out
-        step = max(1, self.max_cols // (self._K * self._P))
-        for i in range(0, N, step):
-            self._forward_chunk(x[i : i + step], out[i : i + step], False)
+        self._ranges = ranges
+        if self._stride1:  # backward recomputes the columns from the padded input
+            self._xpad = self._out("xpad", N, (self.input_shape[0], self._s1_geometry(N)[3]), True)
+            run(lambda t, a, b: self._forward_s1(t, x[a:b], self._xpad[a:b], out[a:b], True), ranges)
+        else:  # backward recomputes each chunk's columns from a copy of the input
+            self._x = self._out("x", N, self.input_shape, True)
+            np.copyto(self._x, x)
+            run(lambda t, a, b: self._forward_cols(t, x[a:b], out[a:b], True), ranges)
         return out
 
-    def backward(self, dout, l2=0.0):
-        cols = self._cached("_cols")
-        dout = np.ascontiguousarray(dout, dtype=self.dtype)
-        N, K, P, F = dout.shape[0], self._K, self._P, self.filters
-        if self._stride1:
-            C, H, W, L, P1, nc = self._s1_geometry(N)
-            cols1, doutp = self._chunk_buffers(("cols1", "gemm1"), (K * nc * P1, F * nc * P1), True)
-            if self.input_grad:
-                (dcols,) = self._chunk_buffers(("dcols1",), (K * nc * P1,), True)
-                dxpad = self._out("dxpad", C, (L,), True)
-                dx = self._out("dx", N, self.input_shape, True)
-            else:
-                dcols, dxpad = np.empty(0, self.dtype), np.empty((0, 0), self.dtype)
-                dx = np.empty((0, 0, 0, 0), self.dtype)
-            dW_tmp = self._out("dW_tmp", F, (K,), True)
-            _conv.conv_backward_s1(
-                dout, cols, self.W, l2, *self.padding, nc, cols1, doutp, dcols, dxpad, dW_tmp,
-                self.dW, self.db, dx,
-            )
-            return dx if self.input_grad else None
-        dout2 = self._out("gemm", N, (F * P,), True).reshape(F, N * P)
-        if self.input_grad:
-            dcols = self._out("dcols", N, (K * P,), True).reshape(K, N * P)
-            dx = self._out("dx", N, self.input_shape, True)
+    def _forward_s1(self, t, x, xpad, out, training):
+        N, K, F = x.shape[0], self._K, self.filters
+        _, H, W, _, P1, nc = self._s1_geometry(N)
+        _conv.pad_input(x, *self.padding, xpad)
+        if training:
+            cols, gemm = self._buffer(f"cols1_{t}", K * nc * P1), self._buffer(f"gemm1_{t}", F * nc * P1)
         else:
-            dcols, dx = np.empty((0, 0), self.dtype), np.empty((0, 0, 0, 0), self.dtype)
-        _conv.conv_backward(
-            dout, cols, self.W, l2, *self.stride, *self.padding, dout2, dcols, self.dW, self.db, dx
-        )
-        return dx if self.input_grad else None
+            cols, gemm = np.empty(K * nc * P1, self.dtype), np.empty(F * nc * P1, self.dtype)
+        _conv.conv_forward_s1(xpad, self.W, self.b, H, W, *self.padding, nc, cols, gemm, out)
+
+    def _cols_chunk(self, N):
+        """Samples per chunk of the general path for a range of ``N`` (the stride-1 path's cache policy)."""
+        Ho, Wo = self.output_shape[1:]
+        return min(_conv.chunk_samples(self._K, self.filters, Ho, Wo, N), max(N, 1))
+
+    def _forward_cols(self, t, x, out, training):
+        K, P, F = self._K, self._P, self.filters
+        nc = self._cols_chunk(x.shape[0])
+        if training:
+            cols, gemm = self._buffer(f"cols_{t}", K * nc * P), self._buffer(f"gemm_{t}", F * nc * P)
+        else:
+            cols, gemm = np.empty(K * nc * P, self.dtype), np.empty(F * nc * P, self.dtype)
+        _conv.conv_forward(x, self.W, self.b, *self.stride, *self.padding, nc, cols, gemm, out)
+
+    def _infer_range(self, x, out):
+        """Inference over one thread's range, in chunks whose im2col matrix stays below ``max_cols`` values."""
+        step = max(1, self.max_cols // (self._K * self._P))
+        for i in range(0, x.shape[0], step):
+            xs, outs = x[i : i + step], out[i : i + step]
+            if self._stride1:
+                C, _, _, L, _, _ = self._s1_geometry(xs.shape[0])
+                self._forward_s1(0, xs, np.empty((xs.shape[0], C, L), self.dtype), outs, False)
+            else:
+                self._forward_cols(0, xs, outs, False)
+
+    def backward(self, dout, l2=0.0):
+        ranges = self._cached("_ranges")
+        dout = np.ascontiguousarray(dout, dtype=self.dtype)
+        dx = self._out("dx", dout.shape[0], self.input_shape, True) if self.input_grad else None
+        run(lambda t, a, b: self._backward_range(t, dout[a:b], None if dx is None else dx[a:b], l2), ranges)
+        for t in range(1, len(ranges)):  # the private gradients of the other ranges
+            self.dW += self._buffers[f"dW_{t}"].reshape(self.dW.shape)
+            self.db += self._buffers[f"db_{t}"]
+        return dx
+
+    def _backward_range(self, t, dout, dx, l2):
+        """Gradients of range ``t``: into the layer's ``dW``, ``db`` (with the L2 term) for ``t == 0``, into private
+        buffers otherwise; ``dx`` (None for a network's first layer) is this range's slice of the input gradient."""
+        N, K, P, F = dout.shape[0], self._K, self._P, self.filters
+        if t == 0:
+            dW, db, alpha = self.dW, self.db, l2
+        else:
+            dW, db, alpha = self._buffer(f"dW_{t}", self.dW.size).reshape(self.dW.shape), self._buffer(f"db_{t}", F), 0.0
+        if self._stride1:
+            C, _, _, L, P1, nc = self._s1_geometry(N)
+            a = self._ranges[t][0]
+            xpad = self._xpad[a : a + N]
+            cols, doutp = self._buffer(f"cols1_{t}", K * nc * P1), self._buffer(f"gemm1_{t}", F * nc * P1)
+            if dx is not None:
+                dcols, dxpad = self._buffer(f"dcols1_{t}", K * nc * P1), self._buffer(f"dxpad_{t}", C * L).reshape(C, L)
+            else:
+                dcols, dxpad, dx = np.empty(0, self.dtype), np.empty((0, 0), self.dtype), np.empty((0,) * 4, self.dtype)
+            dW_tmp = self._buffer(f"dW_tmp_{t}", F * K).reshape(F, K)
+            _conv.conv_backward_s1(dout, xpad, self.W, alpha, *self.padding, nc, cols, doutp, dcols, dxpad, dW_tmp,
+                                   dW, db, dx)
+            return
+        nc = self._cols_chunk(N)
+        a = self._ranges[t][0]
+        cols, dout2 = self._buffer(f"cols_{t}", K * nc * P), self._buffer(f"gemm_{t}", F * nc * P)
+        if dx is not None:
+            dcols = self._buffer(f"dcols_{t}", K * nc * P)
+        else:
+            dcols, dx = np.empty(0, self.dtype), np.empty((0,) * 4, self.dtype)
+        dW_tmp = self._buffer(f"dW_tmp_{t}", F * K).reshape(F, K)
+        _conv.conv_backward(dout, self._x[a : a + N], self.W, alpha, *self.stride, *self.padding, nc, cols, dout2,
+                            dcols, dW_tmp, dW, db, dx)
 
     def __repr__(self):
         return (

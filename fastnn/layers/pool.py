@@ -5,6 +5,7 @@ from ..kernels import conv as _conv
 from ..kernels import global_pool as _global_pool
 from ..kernels import pool as _pool
 from .base import Layer, image_shape, pair
+from .conv import run, split
 
 
 class _Pool2D(Layer):
@@ -27,6 +28,10 @@ class _Pool2D(Layer):
             )
         return (C, _conv.out_size(H, kh, sh, 0), _conv.out_size(W, kw, sw, 0))
 
+    def _ranges(self, N):
+        """Per-thread sample ranges of a pass over ``N`` samples (the thread policy of ``fastnn.layers.conv``)."""
+        return split(N, int(np.prod(self.input_shape)), "pool")
+
     def __repr__(self):
         return f"{type(self).__name__}({self.pool_size}, stride={self.stride})"
 
@@ -47,9 +52,10 @@ class MaxPool2D(_Pool2D):
         kind = np.int8 if self._2x2 else np.int64
         argmax = self._argmax_buffer(N, kind) if training else np.empty((N, *self.output_shape), kind)
         if self._2x2:
-            _pool.maxpool_forward_2x2(x, out, argmax)
+            run(lambda t, a, b: _pool.maxpool_forward_2x2(x[a:b], out[a:b], argmax[a:b]), self._ranges(N))
         else:
-            _pool.maxpool_forward(x, *self.pool_size, *self.stride, out, argmax)
+            run(lambda t, a, b: _pool.maxpool_forward(x[a:b], *self.pool_size, *self.stride, out[a:b], argmax[a:b]),
+                self._ranges(N))
         if training:
             self._argmax = argmax
         return out
@@ -65,10 +71,8 @@ class MaxPool2D(_Pool2D):
         argmax = self._cached("_argmax")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         dx = self._out("dx", dout.shape[0], self.input_shape, True)
-        if self._2x2:
-            _pool.maxpool_backward_2x2(dout, argmax, dx)  # one writing pass instead of zero + scatter
-        else:
-            _pool.maxpool_backward(dout, argmax, dx)
+        kernel = _pool.maxpool_backward_2x2 if self._2x2 else _pool.maxpool_backward  # 2x2: one writing pass
+        run(lambda t, a, b: kernel(dout[a:b], argmax[a:b], dx[a:b]), self._ranges(dout.shape[0]))
         return dx
 
 
@@ -78,7 +82,8 @@ class AvgPool2D(_Pool2D):
 
     def _forward(self, x, training):
         out = self._out("out", x.shape[0], self.output_shape, training)
-        _pool.avgpool_forward(x, *self.pool_size, *self.stride, out)
+        run(lambda t, a, b: _pool.avgpool_forward(x[a:b], *self.pool_size, *self.stride, out[a:b]),
+            self._ranges(x.shape[0]))
         if training:
             self._n = x.shape[0]
         return out
@@ -87,7 +92,8 @@ class AvgPool2D(_Pool2D):
         self._cached("_n")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         dx = self._out("dx", dout.shape[0], self.input_shape, True)
-        _pool.avgpool_backward(dout, *self.pool_size, *self.stride, dx)
+        run(lambda t, a, b: _pool.avgpool_backward(dout[a:b], *self.pool_size, *self.stride, dx[a:b]),
+            self._ranges(dout.shape[0]))
         return dx
 
 

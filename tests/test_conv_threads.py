@@ -1,0 +1,134 @@
+"""The conv/pool thread policy (``fastnn.layers.conv``: sample ranges, BLAS held at one thread) and Conv2D /
+pooling split over several ranges: against naive loops and single-range results, float64 gradient checks, BLAS
+settings restored."""
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from fastnn import layers as L
+from fastnn.gradcheck import check_layer
+from fastnn.layers import conv as conv_layer
+
+from test_conv import conv_backward_ref, conv_ref
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """Force ``n`` ranges on every pass, whatever the machine and the work: ``threads(n)``."""
+
+    def force(n):
+        monkeypatch.setattr(conv_layer, "thread_budget", lambda: n)
+        monkeypatch.setattr(conv_layer, "MIN_WORK", {"conv": 1, "pool": 1})
+
+    return force
+
+
+@pytest.mark.parametrize("n, work, expected", [
+    (10, 10**9, [(0, 5), (5, 10)]),
+    (5, 10**9, [(0, 2), (2, 5)]),
+    (1, 10**9, [(0, 1)]),
+    (0, 10**9, [(0, 0)]),
+    (10, 1, [(0, 10)]),  # too little work to split
+])
+def test_split_ranges_cover_the_batch(monkeypatch, n, work, expected):
+    monkeypatch.setattr(conv_layer, "thread_budget", lambda: 2)
+    assert conv_layer.split(n, work) == expected
+
+
+def test_thread_budget_follows_blas_limits():
+    with threadpool_limits(1, user_api="blas"):
+        assert conv_layer.thread_budget() == 1
+        assert conv_layer.split(64, 10**9) == [(0, 64)]
+
+
+def test_run_restores_blas_threads_and_reraises():
+    before = sorted((i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas")
+    seen = []
+
+    def fn(t, a, b):
+        seen.append(sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
+        if t == 1:
+            raise RuntimeError("range 1 failed")
+
+    with pytest.raises(RuntimeError, match="range 1"):
+        conv_layer.run(fn, [(0, 1), (1, 2), (2, 3)])
+    assert all(max(counts) == 1 for counts in seen), seen  # BLAS at one thread inside the ranges
+    assert sorted((i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas") == before
+
+
+# (C, H, W, filters, kernel, stride, padding, N): 1 and 3 channels, odd sizes, stride 2, 'same', uneven ranges
+CONFIGS = {
+    "c1_h9w7_k3_same_n5": (1, 9, 7, 4, 3, 1, "same", 5),
+    "c3_h8w8_k5_same_n7": (3, 8, 8, 6, 5, 1, "same", 7),
+    "c3_h9w9_k3_s2_p1_n5": (3, 9, 9, 5, 3, 2, 1, 5),
+    "c1_h7w8_k5_s2_same_n4": (1, 7, 8, 3, 5, 2, "same", 4),
+    "c2_h6w5_k3x2_s1_p0_n3": (2, 6, 5, 2, (3, 2), 1, 0, 3),
+}
+CONFIG_PARAMS = [pytest.param(c, id=name) for name, c in CONFIGS.items()]
+
+
+@pytest.mark.parametrize("n_threads", [2, 3])
+@pytest.mark.parametrize("config", CONFIG_PARAMS)
+def test_conv2d_split_matches_naive_loops(threads, config, n_threads):
+    C, H, W, F, k, s, p, N = config
+    threads(n_threads)
+    layer = L.Conv2D(F, k, stride=s, padding=p)
+    layer.build((C, H, W), np.float64, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((N, C, H, W))
+    out = layer.forward(x, training=True)
+    assert len(layer._ranges) == min(n_threads, N)
+    (sh, sw), (ph, pw) = layer.stride, layer.padding
+    np.testing.assert_allclose(out, conv_ref(x, layer.W, layer.b, sh, sw, ph, pw), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(layer.forward(x), out, rtol=1e-12, atol=1e-12)  # inference: same ranges, fresh buffers
+    dout = rng.standard_normal(out.shape)
+    dx = layer.backward(dout, l2=0.25)
+    dW_ref, db_ref, dx_ref = conv_backward_ref(x, layer.W, dout, sh, sw, ph, pw)
+    np.testing.assert_allclose(layer.dW, dW_ref + 0.25 * layer.W, rtol=1e-10, atol=1e-12, err_msg="dW")
+    np.testing.assert_allclose(layer.db, db_ref, rtol=1e-10, atol=1e-12, err_msg="db")
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-10, atol=1e-12, err_msg="dx")
+
+
+@pytest.mark.parametrize("config", CONFIG_PARAMS)
+def test_conv2d_split_gradcheck(threads, config):
+    C, H, W, F, k, s, p, N = config
+    threads(3)
+    # conv is linear in x and W: central differences have no truncation error, and a larger step keeps the
+    # round-off of sums over 75-term windows below the tolerance
+    errors = check_layer(L.Conv2D(F, k, stride=s, padding=p), (C, H, W), batch_size=N, eps=1e-4)
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_conv2d_first_layer_split_no_input_gradient(threads):
+    threads(2)
+    layer = L.Conv2D(3, 3, padding="same")
+    layer.build((1, 6, 6), np.float64, np.random.default_rng(0))
+    layer.input_grad = False
+    x = np.random.default_rng(1).standard_normal((5, 1, 6, 6))
+    dout = np.random.default_rng(2).standard_normal((5, 3, 6, 6))
+    layer.forward(x, training=True)
+    assert layer.backward(dout) is None
+    dW_ref, db_ref, _ = conv_backward_ref(x, layer.W, dout, 1, 1, 1, 1)
+    np.testing.assert_allclose(layer.dW, dW_ref, rtol=1e-10)
+    np.testing.assert_allclose(layer.db, db_ref, rtol=1e-10)
+
+
+@pytest.mark.parametrize("cls, pool, stride", [
+    (L.MaxPool2D, 2, None), (L.MaxPool2D, 3, 2), (L.AvgPool2D, 2, None), (L.AvgPool2D, 3, 1),
+], ids=["max2x2", "max3s2", "avg2x2", "avg3s1"])
+def test_pooling_split_matches_one_range_and_gradcheck(threads, cls, pool, stride):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 3, 7, 9))
+    one = cls(pool, stride)
+    one.build((3, 7, 9), np.float64, rng)
+    out_one = one.forward(x, training=True)
+    dout = rng.standard_normal(out_one.shape)
+    dx_one = one.backward(dout).copy()
+    threads(3)
+    split = cls(pool, stride)
+    split.build((3, 7, 9), np.float64, rng)
+    np.testing.assert_array_equal(split.forward(x, training=True), out_one)
+    np.testing.assert_array_equal(split.backward(dout), dx_one)
+    eps = 1e-4 if cls is L.AvgPool2D else 1e-6  # linear: no truncation error; max: a small step crosses no tie
+    errors = check_layer(cls(pool, stride), (2, 7, 9), batch_size=5, eps=eps)
+    assert max(errors.values()) < 1e-6, errors
