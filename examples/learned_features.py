@@ -1,4 +1,5 @@
 """Learned features: a fitted network's last hidden layer as the input of a second model, against the raw features.
+================================================================================================================
 
 The data (``make_classification``): 4 classes in 100 standardised features, of which only 8 carry signal. A
 ``MLPClassifier((32, 8))`` is fitted once; ``transform`` maps each row to the 8 activations of its last hidden layer,
@@ -34,7 +35,8 @@ from sklearn.preprocessing import StandardScaler
 
 from fastnn import MLPClassifier
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
 
 
 def second_models(fast):
