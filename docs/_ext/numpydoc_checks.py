@@ -13,8 +13,8 @@ NOT_YET = {
     "fastnn.onnx.register_estimator", "fastnn.onnx.converts", "fastnn.plotting.plot_learning_curves",
     "fastnn.plotting.save_figure", "fastnn.gradcheck.numerical_gradient", "fastnn.gradcheck.relative_error",
     "fastnn.gradcheck.check_layer", "fastnn.datasets.load_idx", "fastnn.datasets.save_idx",
-    "fastnn.datasets.make_xor", "fastnn.datasets.make_circles", "fastnn.datasets.make_spirals",
-    "fastnn.datasets.make_gaussians", "fastnn.show_versions", "fastnn.warmup", "fastnn.set_background_compile",
+   
+    "fastnn.show_versions", "fastnn.warmup",
     "fastnn.Checkpoint", "fastnn.load_checkpoint", "fastnn.kernels.CacheRepairWarning",
     "fastnn.kernels.CacheFallbackWarning", "fastnn.exceptions.InconsistentVersionWarning",
 }
