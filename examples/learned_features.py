@@ -111,6 +111,6 @@ def plot(accuracy, network, raw, learned, y, out_dir):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="fewer rows and epochs (the setting the tests run)")
     main(fast=parser.parse_args().fast)

@@ -15,6 +15,6 @@ NOT_YET = {
     "fastnn.gradcheck.check_layer", "fastnn.datasets.load_idx", "fastnn.datasets.save_idx",
    
     "fastnn.show_versions", "fastnn.warmup",
-    "fastnn.Checkpoint", "fastnn.load_checkpoint", "fastnn.kernels.CacheRepairWarning",
+    "fastnn.kernels.CacheRepairWarning",
     "fastnn.kernels.CacheFallbackWarning", "fastnn.exceptions.InconsistentVersionWarning",
 }
