@@ -13,10 +13,6 @@ NOT_YET = {
     "fastnn.onnx.register_estimator", "fastnn.onnx.converts", "fastnn.plotting.plot_learning_curves",
     "fastnn.plotting.save_figure", "fastnn.gradcheck.numerical_gradient",
     "fastnn.gradcheck.check_layer", "fastnn.datasets.load_idx", "fastnn.datasets.save_idx",
-   
-   
-   
-    "fastnn.exceptions.InconsistentVersionWarning",
 }
 
 
