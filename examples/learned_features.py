@@ -113,4 +113,6 @@ def plot(accuracy, network, raw, learned, y, out_dir):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="fewer rows and epochs (the setting the tests run)")
-    main(fast=parser.parse_args().fast)
+    parser.add_argument("--out-dir", default=DEFAULT_OUT, help="where to save the figure")
+    args = parser.parse_args()
+    main(fast=args.fast, out_dir=args.out_dir)
