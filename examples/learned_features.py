@@ -1,4 +1,5 @@
 """Learned features: a fitted network's last hidden layer as the input of a second model, against the raw features.
+================================================================================================================
 
 The data (``make_classification``): 4 classes in 100 standardised features, of which only 8 carry signal. A
 ``MLPClassifier((32, 8))`` is fitted once; ``transform`` maps each row to the 8 activations of its last hidden layer,
@@ -34,7 +35,8 @@ from sklearn.preprocessing import StandardScaler
 
 from fastnn import MLPClassifier
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+# Figures go next to this script. sphinx-gallery runs it as __main__ from this folder, without __file__.
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(globals().get("__file__", "_"))), "figures")
 
 
 def second_models(fast):
@@ -109,6 +111,8 @@ def plot(accuracy, network, raw, learned, y, out_dir):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--fast", action="store_true", help="fewer rows and epochs (the setting the tests run)")
-    main(fast=parser.parse_args().fast)
+    parser.add_argument("--out-dir", default=DEFAULT_OUT, help="where to save the figure")
+    args = parser.parse_args()
+    main(fast=args.fast, out_dir=args.out_dir)

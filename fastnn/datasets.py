@@ -59,7 +59,31 @@ def _rng(random_state):
 
 
 def make_xor(n_samples=200, noise=0.0, random_state=None):
-    """Points uniform in [-1, 1]^2 (plus Gaussian noise), labelled 1 where ``x1 * x2 > 0`` (XNOR of the signs)."""
+    """Points uniform in [-1, 1]^2 (plus Gaussian noise), labelled 1 where ``x1 * x2 > 0`` (XNOR of the signs).
+
+    Parameters
+    ----------
+    n_samples : int, default=200
+        Number of points.
+    noise : float, default=0.0
+        Standard deviation of the Gaussian noise added to the points.
+    random_state : int, Generator or None, default=None
+        Seed of the random draws.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+        The points.
+    y : ndarray of shape (n_samples,)
+        The integer labels.
+
+    Examples
+    --------
+    >>> from fastnn.datasets import make_xor
+    >>> X, y = make_xor(100, random_state=0)
+    >>> X.shape, np.bincount(y)
+    ((100, 2), array([56, 44]))
+    """
     rng = _rng(random_state)
     X = rng.uniform(-1, 1, (n_samples, 2))
     y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
@@ -67,7 +91,33 @@ def make_xor(n_samples=200, noise=0.0, random_state=None):
 
 
 def make_circles(n_samples=200, noise=0.0, factor=0.5, random_state=None):
-    """An inner disc (label 1, radius < ``factor``) inside an outer ring (label 0, radius in [factor+0.1, 1])."""
+    """An inner disc (label 1, radius < ``factor``) inside an outer ring (label 0, radius in [factor+0.1, 1]).
+
+    Parameters
+    ----------
+    n_samples : int, default=200
+        Number of points.
+    noise : float, default=0.0
+        Standard deviation of the Gaussian noise added to the points.
+    factor : float, default=0.5
+        Radius of the inner disc.
+    random_state : int, Generator or None, default=None
+        Seed of the random draws.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+        The points.
+    y : ndarray of shape (n_samples,)
+        The integer labels.
+
+    Examples
+    --------
+    >>> from fastnn.datasets import make_circles
+    >>> X, y = make_circles(100, random_state=0)
+    >>> X.shape, np.bincount(y)
+    ((100, 2), array([50, 50]))
+    """
     rng = _rng(random_state)
     n_in = n_samples // 2
     radius = np.concatenate([rng.uniform(0, factor, n_in), rng.uniform(factor + 0.1, 1.0, n_samples - n_in)])
@@ -78,7 +128,33 @@ def make_circles(n_samples=200, noise=0.0, factor=0.5, random_state=None):
 
 
 def make_spirals(n_samples=200, noise=0.0, n_turns=1.5, random_state=None):
-    """Two interleaved Archimedean spirals, labels 0 and 1."""
+    """Two interleaved Archimedean spirals, labels 0 and 1.
+
+    Parameters
+    ----------
+    n_samples : int, default=200
+        Number of points.
+    noise : float, default=0.0
+        Standard deviation of the Gaussian noise added to the points.
+    n_turns : float, default=1.5
+        Turns of each spiral.
+    random_state : int, Generator or None, default=None
+        Seed of the random draws.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+        The points.
+    y : ndarray of shape (n_samples,)
+        The integer labels.
+
+    Examples
+    --------
+    >>> from fastnn.datasets import make_spirals
+    >>> X, y = make_spirals(100, random_state=0)
+    >>> X.shape, np.bincount(y)
+    ((100, 2), array([50, 50]))
+    """
     rng = _rng(random_state)
     n0 = n_samples // 2
     t = np.sqrt(rng.uniform(0, 1, n_samples)) * n_turns * 2 * np.pi
@@ -90,7 +166,33 @@ def make_spirals(n_samples=200, noise=0.0, n_turns=1.5, random_state=None):
 
 
 def make_gaussians(n_samples=200, noise=0.2, centers=((-0.5, -0.5), (0.5, 0.5)), random_state=None):
-    """Isotropic Gaussian blobs of standard deviation ``noise`` around ``centers``; label = blob index."""
+    """Isotropic Gaussian blobs of standard deviation ``noise`` around ``centers``; label = blob index.
+
+    Parameters
+    ----------
+    n_samples : int, default=200
+        Number of points.
+    noise : float, default=0.2
+        Standard deviation of the Gaussian noise added to the points.
+    centers : array-like of shape (n_centers, n_features), default=((-0.5, -0.5), (0.5, 0.5))
+        Centres of the blobs.
+    random_state : int, Generator or None, default=None
+        Seed of the random draws.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        The points.
+    y : ndarray of shape (n_samples,)
+        The integer labels.
+
+    Examples
+    --------
+    >>> from fastnn.datasets import make_gaussians
+    >>> X, y = make_gaussians(100, random_state=0)
+    >>> X.shape, np.bincount(y)
+    ((100, 2), array([50, 50]))
+    """
     rng = _rng(random_state)
     centers = np.asarray(centers, np.float64)
     y = np.arange(n_samples) % len(centers)

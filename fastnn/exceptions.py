@@ -8,11 +8,22 @@ class InconsistentVersionWarning(UserWarning):
     hyperparameters, so it usually loads fine, but layer semantics may have changed between versions; check the
     model's predictions, or refit and pickle again with the running version.
 
-    Attributes
+    Parameters
     ----------
     estimator_name : str
+        Class name of the unpickled estimator.
     current_fastnn_version : str
+        The running fastnn version.
     original_fastnn_version : str
+        The fastnn version that pickled the estimator.
+
+    Examples
+    --------
+    >>> from fastnn.exceptions import InconsistentVersionWarning
+    >>> w = InconsistentVersionWarning(estimator_name="MLPClassifier", current_fastnn_version="0.2.0",
+    ...                                original_fastnn_version="0.1.0")
+    >>> w.original_fastnn_version
+    '0.1.0'
     """
 
     def __init__(self, *, estimator_name, current_fastnn_version, original_fastnn_version):

@@ -87,6 +87,19 @@ class SoftmaxCrossEntropy(Loss):
 
     ``y`` is either integer class labels ``(N,)`` in ``[0, K)`` or a target matrix ``(N, K)`` (one-hot or
     probabilities).
+
+    Shapes: ``logits`` ``(N, K)``; ``forward(logits, y, sample_weight=None)`` returns the weighted mean loss, a
+    float, and ``backward()`` its gradient ``dz`` ``(N, K)``. No parameters.
+
+    Examples
+    --------
+    >>> from fastnn.losses import SoftmaxCrossEntropy
+    >>> loss = SoftmaxCrossEntropy()
+    >>> round(loss.forward(np.array([[2.0, 0.0], [0.0, 2.0]]), np.array([0, 1])), 4)
+    0.1269
+    >>> loss.backward().round(4)
+    array([[-0.0596,  0.0596],
+           [ 0.0596, -0.0596]])
     """
 
     link = "softmax"
@@ -114,7 +127,21 @@ class SoftmaxCrossEntropy(Loss):
 
 class SigmoidCrossEntropy(Loss):
     """Per-output sigmoid + binary cross-entropy (binary and multi-label), summed over outputs:
-    ``l_ik = max(z, 0) - z y + log1p(exp(-|z|))``; ``dz = (sigmoid(z) - y) w / sum(w)``."""
+    ``l_ik = max(z, 0) - z y + log1p(exp(-|z|))``; ``dz = (sigmoid(z) - y) w / sum(w)``.
+
+    Shapes: ``logits`` ``(N, K)``; ``forward(logits, y, sample_weight=None)`` returns the weighted mean loss, a
+    float, and ``backward()`` its gradient ``dz`` ``(N, K)``. No parameters.
+
+    Examples
+    --------
+    >>> from fastnn.losses import SigmoidCrossEntropy
+    >>> loss = SigmoidCrossEntropy()
+    >>> round(loss.forward(np.array([[2.0], [-2.0]]), np.array([[1.0], [0.0]])), 4)
+    0.1269
+    >>> loss.backward().round(4)
+    array([[-0.0596],
+           [ 0.0596]])
+    """
 
     link = "logistic"
     code = _mlp.SIGMOID
@@ -122,7 +149,21 @@ class SigmoidCrossEntropy(Loss):
 
 
 class SquaredError(Loss):
-    """``l_i = 0.5 * sum_k (z_ik - y_ik)^2``; ``dz = (z - y) w / sum(w)``."""
+    """``l_i = 0.5 * sum_k (z_ik - y_ik)^2``; ``dz = (z - y) w / sum(w)``.
+
+    Shapes: ``logits`` ``(N, K)``; ``forward(logits, y, sample_weight=None)`` returns the weighted mean loss, a
+    float, and ``backward()`` its gradient ``dz`` ``(N, K)``. No parameters.
+
+    Examples
+    --------
+    >>> from fastnn.losses import SquaredError
+    >>> loss = SquaredError()
+    >>> round(loss.forward(np.array([[1.0], [2.0]]), np.array([[0.0], [2.0]])), 4)
+    0.25
+    >>> loss.backward().round(4)
+    array([[0.5],
+           [0. ]])
+    """
 
     code = _mlp.SQUARED
     _kernel = staticmethod(_losses.squared_error)
@@ -130,7 +171,21 @@ class SquaredError(Loss):
 
 class PoissonLoss(Loss):
     """Poisson deviance with log link from ``z = log(mu)``: ``l = exp(z) - y z + y log(y) - y``;
-    ``dz = (exp(z) - y) w / sum(w)``. ``output`` returns ``exp(z)``."""
+    ``dz = (exp(z) - y) w / sum(w)``. ``output`` returns ``exp(z)``.
+
+    Shapes: ``logits`` ``(N, K)``; ``forward(logits, y, sample_weight=None)`` returns the weighted mean loss, a
+    float, and ``backward()`` its gradient ``dz`` ``(N, K)``. No parameters.
+
+    Examples
+    --------
+    >>> from fastnn.losses import PoissonLoss
+    >>> loss = PoissonLoss()
+    >>> round(loss.forward(np.array([[0.0], [1.0]]), np.array([[1.0], [2.0]])), 4)
+    0.0523
+    >>> loss.backward().round(4)
+    array([[0.    ],
+           [0.3591]])
+    """
 
     link = "exp"
     code = _mlp.POISSON
@@ -143,6 +198,19 @@ class AbsoluteError(Loss):
 
     The loss has a kink where ``z == y``; there the subgradient 0 is used (the middle of ``[-1, 1]``, as
     ``numpy.sign``). Identity output link.
+
+    Shapes: ``logits`` ``(N, K)``; ``forward(logits, y, sample_weight=None)`` returns the weighted mean loss, a
+    float, and ``backward()`` its gradient ``dz`` ``(N, K)``. No parameters.
+
+    Examples
+    --------
+    >>> from fastnn.losses import AbsoluteError
+    >>> loss = AbsoluteError()
+    >>> round(loss.forward(np.array([[1.0], [2.0]]), np.array([[0.0], [2.0]])), 4)
+    0.5
+    >>> loss.backward().round(4)
+    array([[0.5],
+           [0. ]])
     """
 
     code = _mlp.ABSOLUTE
@@ -156,6 +224,21 @@ class HuberLoss(Loss):
 
     The estimators call this threshold ``huber_delta`` (``epsilon`` is Adam's). Residuals are on the scale of
     ``y``; in float32, ``delta`` is rounded to float32 first.
+
+    Parameters
+    ----------
+    delta : float, default=1.0
+        Threshold between the quadratic and the linear part, ``> 0``, in the units of y.
+
+    Examples
+    --------
+    >>> from fastnn.losses import HuberLoss
+    >>> loss = HuberLoss(delta=1.0)
+    >>> round(loss.forward(np.array([[0.5], [3.0]]), np.array([[0.0], [0.0]])), 4)
+    1.3125
+    >>> loss.backward().round(4)
+    array([[0.25],
+           [0.5 ]])
     """
 
     code = _mlp.HUBER

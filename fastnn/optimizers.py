@@ -85,7 +85,28 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """SGD with optional momentum (PyTorch's ``dampening``; zero-initialised buffer) and Nesterov."""
+    """SGD with optional momentum (PyTorch's ``dampening``; zero-initialised buffer) and Nesterov.
+
+    Parameters
+    ----------
+    lr : float
+        Step size, ``> 0``.
+    momentum : float, default=0.0
+        Momentum coefficient.
+    nesterov : bool, default=False
+        Nesterov momentum.
+    dampening : float, default=0.0
+        Dampening of the momentum buffer (PyTorch's).
+
+    Examples
+    --------
+    >>> from fastnn.optimizers import SGD
+    >>> opt = SGD(0.1, momentum=0.9)
+    >>> w, g = np.array([1.0, -1.0]), np.array([0.5, -0.5])
+    >>> opt.step([w], [g])
+    >>> w.round(4)
+    array([ 0.95, -0.95])
+    """
 
     code = _optim.SGD
 
@@ -117,6 +138,25 @@ class SGD(Optimizer):
 
 
 class Adagrad(Optimizer):
+    """Adagrad: ``s += g**2``; ``p -= lr * g / (sqrt(s) + eps)``.
+
+    Parameters
+    ----------
+    lr : float
+        Step size, ``> 0``.
+    eps : float, default=1e-8
+        Added to the root of the accumulated squared gradients.
+
+    Examples
+    --------
+    >>> from fastnn.optimizers import Adagrad
+    >>> opt = Adagrad(0.1)
+    >>> w, g = np.array([1.0, -1.0]), np.array([0.5, -0.5])
+    >>> opt.step([w], [g])
+    >>> w.round(4)
+    array([ 0.9, -0.9])
+    """
+
     n_state = 1
     code = _optim.ADAGRAD
 
@@ -132,6 +172,27 @@ class Adagrad(Optimizer):
 
 
 class RMSProp(Optimizer):
+    """RMSProp: ``s = rho * s + (1 - rho) * g**2``; ``p -= lr * g / (sqrt(s) + eps)``.
+
+    Parameters
+    ----------
+    lr : float
+        Step size, ``> 0``.
+    rho : float, default=0.9
+        Decay of the running mean of squared gradients.
+    eps : float, default=1e-8
+        Added to the root of that mean.
+
+    Examples
+    --------
+    >>> from fastnn.optimizers import RMSProp
+    >>> opt = RMSProp(0.01)
+    >>> w, g = np.array([1.0, -1.0]), np.array([0.5, -0.5])
+    >>> opt.step([w], [g])
+    >>> w.round(4)
+    array([ 0.9684, -0.9684])
+    """
+
     n_state = 1
     code = _optim.RMSPROP
 
@@ -149,6 +210,29 @@ class RMSProp(Optimizer):
 
 
 class Adam(Optimizer):
+    """Adam (Kingma & Ba): bias-corrected moments ``m``, ``v`` of ``g``; ``p -= lr * m_hat / (sqrt(v_hat) + eps)``.
+
+    Parameters
+    ----------
+    lr : float, default=1e-3
+        Step size, ``> 0``.
+    beta1 : float, default=0.9
+        Decay of the first-moment estimate.
+    beta2 : float, default=0.999
+        Decay of the second-moment estimate.
+    eps : float, default=1e-8
+        Added to the root of the second moment.
+
+    Examples
+    --------
+    >>> from fastnn.optimizers import Adam
+    >>> opt = Adam(0.1)
+    >>> w, g = np.array([1.0, -1.0]), np.array([0.5, -0.5])
+    >>> opt.step([w], [g])
+    >>> w.round(4)
+    array([ 0.9, -0.9])
+    """
+
     n_state = 2
     code = _optim.ADAM
     weight_decay = 0.0
@@ -169,7 +253,30 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay: ``p -= lr * weight_decay * p`` before the Adam step."""
+    """Adam with decoupled weight decay: ``p -= lr * weight_decay * p`` before the Adam step.
+
+    Parameters
+    ----------
+    lr : float, default=1e-3
+        Step size, ``> 0``.
+    beta1 : float, default=0.9
+        Decay of the first-moment estimate.
+    beta2 : float, default=0.999
+        Decay of the second-moment estimate.
+    eps : float, default=1e-8
+        Added to the root of the second moment.
+    weight_decay : float, default=0.01
+        Decoupled weight decay, ``>= 0``.
+
+    Examples
+    --------
+    >>> from fastnn.optimizers import AdamW
+    >>> opt = AdamW(0.1)
+    >>> w, g = np.array([1.0, -1.0]), np.array([0.5, -0.5])
+    >>> opt.step([w], [g])
+    >>> w.round(4)
+    array([ 0.899, -0.899])
+    """
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
         super().__init__(lr, beta1, beta2, eps)

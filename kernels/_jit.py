@@ -48,11 +48,29 @@ _SourceFileBacked = caching._SourceFileBackedLocatorMixin
 
 
 class CacheFallbackWarning(UserWarning):
-    """Compiled kernels cannot be cached where they were asked to go; another location (or none) is used."""
+    """Compiled kernels cannot be cached where they were asked to go; another location (or none) is used.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from fastnn.kernels import CacheFallbackWarning
+    >>> warnings.filterwarnings("ignore", category=CacheFallbackWarning)
+    >>> warnings.resetwarnings()
+    """
 
 
 class CacheRepairWarning(UserWarning):
-    """An entry of the kernel cache could not be loaded or written; the kernel was compiled anew."""
+    """An entry of the kernel cache could not be loaded or written; the kernel was compiled anew.
+
+    Given once per process, naming the cache folder; the fit's result is the same as on a clean cache.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from fastnn.kernels import CacheRepairWarning
+    >>> warnings.filterwarnings("ignore", category=CacheRepairWarning)
+    >>> warnings.resetwarnings()
+    """
 
 
 def _warn_repair_once(message):

@@ -12,7 +12,7 @@ DOCS = Path(__file__).resolve().parents[1]
 FIGURES = DOCS / "_generated" / "gallery_figures"
 # Run by the build; the rest are listed and shown without running (a dask cluster, GiBs of data, a download).
 EXECUTED = ["quickstart", "playground", "optimizers", "xnor", "cnn_digits", "custom_network", "watching_a_fit",
-            "grid_search"]
+            "grid_search", "learned_features"]
 NOT_EXECUTED = ["distributed_search", "out_of_core", "mnist"]
 FULL = bool(os.environ.get("FASTNN_DOCS_FULL_GALLERY"))  # the examples' default (full) setting: far slower
 

@@ -88,5 +88,14 @@ def report():
 
 def show_versions():
     """Print fastnn's, Python's and the dependencies' versions, the BLAS libraries and their threads, and where the
-    compiled kernels are cached and how much space they take: paste it into a bug report."""
+    compiled kernels are cached and how much space they take: paste it into a bug report.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.show_versions()  # doctest: +ELLIPSIS
+    <BLANKLINE>
+    System:
+    ...
+    """
     print(report())

@@ -63,6 +63,30 @@ def warmup(dtype="float32", cnn=True, verbose=True):
 
     Returns ``{stage: {kernel name: compile seconds}}`` (kernels loaded from the cache take no compile time and are
     not listed); with ``verbose``, prints what was compiled and how long it took.
+
+    Parameters
+    ----------
+    dtype : {"float32", "float64", "both"}, default="float32"
+        The floating-point type(s) to compile for.
+    cnn : bool, default=True
+        Also compile the convolution and pooling kernels.
+    verbose : bool, default=True
+        Print what was compiled and how long it took.
+
+    Returns
+    -------
+    compiled : dict
+        ``{stage: {kernel name: compile seconds}}``.
+
+    Raises
+    ------
+    ValueError
+        If ``dtype`` is not one of the three choices.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> compiled = fastnn.warmup(verbose=False)  # doctest: +SKIP
     """
     dtypes = {"float32": ["float32"], "float64": ["float64"], "both": ["float32", "float64"]}.get(str(dtype))
     if dtypes is None:

@@ -29,19 +29,52 @@ class Activation(Layer):
 
 
 class Identity(Activation):
-    """``f(z) = z``."""
+    """``f(z) = z``.
+
+    Shape: any per-sample shape; the output has the input's shape. No parameters.
+
+    Examples
+    --------
+    >>> from fastnn.layers import Identity
+    >>> layer = Identity(); _ = layer.build((3,), np.float64)
+    >>> layer.forward(np.array([[-1.0, 0.0, 2.0]])).round(4)
+    array([[-1.,  0.,  2.]])
+    """
 
     code = _act.IDENTITY
 
 
 class ReLU(Activation):
-    """``f(z) = max(z, 0)``."""
+    """``f(z) = max(z, 0)``.
+
+    Shape: any per-sample shape; the output has the input's shape. No parameters.
+
+    Examples
+    --------
+    >>> from fastnn.layers import ReLU
+    >>> layer = ReLU(); _ = layer.build((3,), np.float64)
+    >>> layer.forward(np.array([[-1.0, 0.0, 2.0]])).round(4)
+    array([[0., 0., 2.]])
+    """
 
     code = _act.RELU
 
 
 class LeakyReLU(Activation):
-    """``f(z) = z`` for z > 0, ``negative_slope * z`` otherwise (``negative_slope >= 0``)."""
+    """``f(z) = z`` for z > 0, ``negative_slope * z`` otherwise (``negative_slope >= 0``).
+
+    Parameters
+    ----------
+    negative_slope : float, default=0.01
+        Slope for negative inputs, finite and ``>= 0``.
+
+    Examples
+    --------
+    >>> from fastnn.layers import LeakyReLU
+    >>> layer = LeakyReLU(0.1); _ = layer.build((3,), np.float64)
+    >>> layer.forward(np.array([[-1.0, 0.0, 2.0]]))
+    array([[-0.1,  0. ,  2. ]])
+    """
 
     code = _act.LEAKY_RELU
 
@@ -56,13 +89,33 @@ class LeakyReLU(Activation):
 
 
 class Sigmoid(Activation):
-    """``f(z) = 1 / (1 + exp(-z))``, overflow-free for any finite z."""
+    """``f(z) = 1 / (1 + exp(-z))``, overflow-free for any finite z.
+
+    Shape: any per-sample shape; the output has the input's shape. No parameters.
+
+    Examples
+    --------
+    >>> from fastnn.layers import Sigmoid
+    >>> layer = Sigmoid(); _ = layer.build((3,), np.float64)
+    >>> layer.forward(np.array([[-1.0, 0.0, 2.0]])).round(4)
+    array([[0.2689, 0.5   , 0.8808]])
+    """
 
     code = _act.LOGISTIC
 
 
 class Tanh(Activation):
-    """``f(z) = tanh(z)``."""
+    """``f(z) = tanh(z)``.
+
+    Shape: any per-sample shape; the output has the input's shape. No parameters.
+
+    Examples
+    --------
+    >>> from fastnn.layers import Tanh
+    >>> layer = Tanh(); _ = layer.build((3,), np.float64)
+    >>> layer.forward(np.array([[-1.0, 0.0, 2.0]])).round(4)
+    array([[-0.7616,  0.    ,  0.964 ]])
+    """
 
     code = _act.TANH
 

@@ -120,10 +120,30 @@ class Conv2D(Layer):
     a pair ``(ph, pw)``, or ``"same"`` for odd kernels, meaning ``p = (k - 1) // 2``, so that ``H' = H`` at
     stride 1 (and ``ceil(H / s)`` at stride s).
 
-    Initialisation: He-uniform (He et al. 2015, for ReLU networks), ``W ~ U(-r, r)`` with
-    ``r = sqrt(6 / fan_in)``, ``fan_in = C * kh * kw``; zero bias (``"he"`` of ``fastnn.layers.init``). ``W`` is
-    L2-penalised: ``backward(dout, l2)`` adds ``l2 * W`` to dW. Inference (``training=False``) processes large batches in
-    chunks so that the im2col matrix stays below ``max_cols`` elements.
+    Initialisation: ``"he"`` of ``fastnn.layers.init`` (``W ~ U(-r, r)``, ``r = sqrt(6 / fan_in)``,
+    ``fan_in = C * kh * kw``; zero bias). ``W`` is L2-penalised: ``backward(dout, l2)``
+    adds ``l2 * W`` to dW. Inference (``training=False``) processes large batches in chunks so that the im2col
+    matrix stays below ``max_cols`` elements.
+
+    Parameters
+    ----------
+    filters : int
+        Number of output channels.
+    kernel_size : int or tuple of int
+        Height and width of the kernel.
+    stride : int, default=1
+        Step between kernel positions.
+    padding : int, default=0
+        Zeros added on each side of the height and width.
+
+    Examples
+    --------
+    >>> from fastnn.layers import Conv2D
+    >>> layer = Conv2D(8, 3, padding=1)
+    >>> layer.build((1, 8, 8), np.float32, np.random.default_rng(0))
+    (8, 8, 8)
+    >>> layer.forward(np.zeros((2, 1, 8, 8), np.float32)).shape
+    (2, 8, 8, 8)
     """
 
     max_cols = 1 << 22

@@ -12,6 +12,29 @@ class Dense(Layer):
     Initialisation ``init``: ``"glorot"`` (the default, scikit-learn's), ``"glorot_logistic"`` or ``"he"``, the
     rules of ``fastnn.layers.init`` with fans ``n_in``/``n_out``; ``build`` draws W, then b (a zero bias draws
     zeros, so the rng advances alike for every rule). ``W`` is L2-penalised: ``backward(dout, l2)`` adds ``l2 * W`` to dW.
+
+    Parameters
+    ----------
+    n_out : int
+        Number of output features, ``>= 1``.
+    init : {"glorot", "glorot_logistic", "he"}, default="glorot"
+        Initialisation rule of ``W`` and ``b``.
+
+    Attributes
+    ----------
+    W : ndarray of shape (n_in, n_out)
+        Weights (after ``build``).
+    b : ndarray of shape (n_out,)
+        Bias (after ``build``).
+
+    Examples
+    --------
+    >>> from fastnn.layers import Dense
+    >>> layer = Dense(4)
+    >>> layer.build((3,), np.float32, np.random.default_rng(0))
+    (4,)
+    >>> layer.forward(np.ones((2, 3), np.float32)).shape
+    (2, 4)
     """
 
     def __init__(self, n_out, init="glorot"):

@@ -9,7 +9,20 @@ class Dropout(Layer):
     """Inverted dropout: while training, zero each unit with probability ``rate`` and scale the rest by
     ``1 / (1 - rate)``; at inference, the identity. Each training forward draws its mask's seed from a generator
     seeded from the build ``rng``, so a seeded network drops the same units on every run; ``rng_state`` reads and
-    restores that generator's state, so that a restored model continues the same masks."""
+    restores that generator's state, so that a restored model continues the same masks.
+
+    Parameters
+    ----------
+    rate : float
+        Fraction of inputs zeroed during training, in ``[0, 1)``.
+
+    Examples
+    --------
+    >>> from fastnn.layers import Dropout
+    >>> layer = Dropout(0.5); _ = layer.build((4,), np.float64, np.random.default_rng(0))
+    >>> layer.forward(np.ones((1, 4)))   # inference: the identity
+    array([[1., 1., 1., 1.]])
+    """
 
     def __init__(self, rate):
         super().__init__()

@@ -5,7 +5,19 @@ from .base import Layer
 
 
 class Flatten(Layer):
-    """``(N, d1, d2, ...) -> (N, d1 * d2 * ...)``; a view, no copy for C-contiguous input."""
+    """``(N, d1, d2, ...) -> (N, d1 * d2 * ...)``; a view, no copy for C-contiguous input.
+
+    Shape: ``(N, *shape)`` in, ``(N, prod(shape))`` out. No parameters.
+
+    Examples
+    --------
+    >>> from fastnn.layers import Flatten
+    >>> layer = Flatten()
+    >>> layer.build((2, 3, 3), np.float32)
+    (18,)
+    >>> layer.forward(np.zeros((5, 2, 3, 3), np.float32)).shape
+    (5, 18)
+    """
 
     def _build(self, input_shape, rng):
         return (int(np.prod(input_shape)),)

@@ -23,6 +23,23 @@ class BatchNorm(Layer):
     ``grads = [dgamma, dbeta]``; ``state = [running_mean, running_var]`` (initialised to 0 and 1), non-trainable,
     updated in place by every ``forward(x, training=True)``. The batch statistics of the last training forward are
     kept in ``batch_mean`` and ``batch_var``.
+
+    Parameters
+    ----------
+    momentum : float, default=0.1
+        Weight of the current batch in the running mean and variance.
+    eps : float, default=1e-5
+        Added to the variance before its square root.
+
+    Examples
+    --------
+    >>> from fastnn.layers import BatchNorm
+    >>> layer = BatchNorm()
+    >>> layer.build((3,), np.float64, np.random.default_rng(0))
+    (3,)
+    >>> layer.forward(np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]]), training=True).round(4)
+    array([[-1.,  0.,  1.],
+           [ 1.,  0., -1.]])
     """
 
     def __init__(self, momentum=0.1, eps=1e-5):

@@ -39,7 +39,25 @@ class _Pool2D(Layer):
 class MaxPool2D(_Pool2D):
     """Max pooling over ``x (N, C, H, W)``: ``y[n, c, oh, ow] = max_{i<kh, j<kw} x[n, c, oh*sh + i, ow*sw + j]``,
     ``H' = (H - kh) // sh + 1``. The gradient goes to the window's maximum; on ties to the first one in
-    row-major window order. Overlapping windows (stride < pool_size) accumulate their gradients."""
+    row-major window order. Overlapping windows (stride < pool_size) accumulate their gradients.
+
+    Parameters
+    ----------
+    pool_size : int or tuple of int
+        Height and width of the pooling window.
+    stride : int, default=None
+        Step between windows; ``None`` means ``pool_size``.
+
+    Examples
+    --------
+    >>> from fastnn.layers import MaxPool2D
+    >>> layer = MaxPool2D(2)
+    >>> layer.build((1, 4, 4), np.float64)
+    (1, 2, 2)
+    >>> layer.forward(np.arange(16.0).reshape(1, 1, 4, 4))
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    """
 
     @property
     def _2x2(self):
@@ -78,7 +96,25 @@ class MaxPool2D(_Pool2D):
 
 class AvgPool2D(_Pool2D):
     """Average pooling over ``x (N, C, H, W)``: ``y[n, c, oh, ow] = mean_{i<kh, j<kw} x[n, c, oh*sh + i,
-    ow*sw + j]``, ``H' = (H - kh) // sh + 1``; backward spreads ``dout / (kh*kw)`` over each window."""
+    ow*sw + j]``, ``H' = (H - kh) // sh + 1``; backward spreads ``dout / (kh*kw)`` over each window.
+
+    Parameters
+    ----------
+    pool_size : int or tuple of int
+        Height and width of the pooling window.
+    stride : int, default=None
+        Step between windows; ``None`` means ``pool_size``.
+
+    Examples
+    --------
+    >>> from fastnn.layers import AvgPool2D
+    >>> layer = AvgPool2D(2)
+    >>> layer.build((1, 4, 4), np.float64)
+    (1, 2, 2)
+    >>> layer.forward(np.arange(16.0).reshape(1, 1, 4, 4))
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]])
+    """
 
     def _forward(self, x, training):
         out = self._out("out", x.shape[0], self.output_shape, training)
@@ -99,7 +135,19 @@ class AvgPool2D(_Pool2D):
 
 class GlobalAvgPool2D(Layer):
     """Global average pooling ``(N, C, H, W) -> (N, C)``: ``y[n, c] = mean_{h, w} x[n, c, h, w]``; backward
-    spreads ``dout[n, c] / (H*W)`` over the plane. Replaces ``Flatten`` before a classifier head for any image size."""
+    spreads ``dout[n, c] / (H*W)`` over the plane. Replaces ``Flatten`` before a classifier head for any image size.
+
+    Shape: ``(N, C, H, W)`` in, ``(N, C)`` out. No parameters.
+
+    Examples
+    --------
+    >>> from fastnn.layers import GlobalAvgPool2D
+    >>> layer = GlobalAvgPool2D()
+    >>> layer.build((2, 3, 3), np.float64)
+    (2,)
+    >>> layer.forward(np.ones((4, 2, 3, 3))).shape
+    (4, 2)
+    """
 
     def _build(self, input_shape, rng):
         C, H, W = image_shape(type(self).__name__, input_shape)

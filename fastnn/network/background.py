@@ -41,7 +41,24 @@ except ImportError:  # Windows
 
 def set_background_compile(enabled):
     """Turn background compiles of the fused kernels on or off for this process (``None``: back to the
-    ``FASTNN_BACKGROUND_COMPILE`` environment variable, on unless it is ``0``). A compile already running finishes."""
+    ``FASTNN_BACKGROUND_COMPILE`` environment variable, on unless it is ``0``). A compile already running finishes.
+
+    Parameters
+    ----------
+    enabled : bool or None
+        ``True`` or ``False`` for this process; ``None`` to follow the environment variable again.
+
+    Raises
+    ------
+    ValueError
+        If ``enabled`` is not ``True``, ``False`` or ``None``.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.set_background_compile(False)
+    >>> fastnn.set_background_compile(None)
+    """
     global _setting
     if enabled not in (True, False, None):
         raise ValueError(f"enabled must be True, False or None, got {enabled!r}.")

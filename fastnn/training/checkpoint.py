@@ -77,7 +77,28 @@ def save_model(est, path):
 def load_checkpoint(path):
     """The model a ``Checkpoint`` wrote. A ``*.skops`` file is loaded trusting fastnn's own types only (any other
     type it holds raises ``skops.io.exceptions.UntrustedTypesFoundException``); any other file with ``joblib.load``,
-    which, like pickle, runs code from the file: load only files you trust."""
+    which, like pickle, runs code from the file: load only files you trust.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file a ``Checkpoint`` wrote.
+
+    Returns
+    -------
+    estimator : estimator
+        The model as it was written, ready to predict or to continue with ``partial_fit``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import joblib
+    >>> from fastnn import load_checkpoint
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.joblib")
+    >>> _ = joblib.dump({"any": "object"}, path)
+    >>> load_checkpoint(path)
+    {'any': 'object'}
+    """
     if _is_skops(path):
         import skops.io
 
@@ -123,7 +144,26 @@ class Checkpoint:
     best_path : str or Path or None, default=None
         Where to keep the best model so far.
 
-    ``n_writes`` counts the files written.
+    Attributes
+    ----------
+    n_writes : int
+        Number of files written so far.
+
+    See Also
+    --------
+    load_checkpoint : Load the model a ``Checkpoint`` wrote.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_iris
+    >>> from fastnn import Checkpoint, MLPClassifier, load_checkpoint
+    >>> X, y = load_iris(return_X_y=True)
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.joblib")
+    >>> clf = Checkpoint(path, every=2).attach(MLPClassifier(max_iter=4, random_state=0))
+    >>> clf = clf.fit(X, y)  # doctest: +SKIP
+    >>> load_checkpoint(path).n_iter_  # doctest: +SKIP
+    4
     """
 
     def __init__(self, path, *, every=1, best_path=None):
