@@ -82,7 +82,8 @@ def _thread_settings():
 @pytest.mark.parametrize("limit", [None, 1])
 def test_fit_leaves_thread_settings_unchanged_even_when_it_raises(limit, monkeypatch):
     """fastnn's fit changes no thread setting (numba.set_num_threads, BLAS/OpenMP limits); check that after a
-    successful fit, a fit that diverges mid-way and a fit interrupted by an arbitrary exception mid-way, under the
+    successful fit, a fit that diverges mid-way, a fit stopped by an arbitrary exception mid-way and one stopped by
+    Ctrl-C (which keeps the completed epochs), under the
     default settings and under user-set limits."""
     X, y = _data()
     previous = numba.get_num_threads()
@@ -98,20 +99,23 @@ def test_fit_leaves_thread_settings_unchanged_even_when_it_raises(limit, monkeyp
                               max_iter=3, random_state=0).fit(X * 10, y)
             assert _thread_settings() == before
 
-            calls = []
             original = Sequential.loss_and_grad
+            for exc, outcome in ((RuntimeError("stop in the middle of the epoch"), pytest.raises(RuntimeError)),
+                                 (KeyboardInterrupt(), pytest.warns(UserWarning, match="interrupted by user"))):
+                calls = []
 
-            def interrupted(self, *args, **kwargs):
-                calls.append(1)
-                if len(calls) == 2:
-                    raise KeyboardInterrupt("stop in the middle of the epoch")
-                return original(self, *args, **kwargs)
+                def interrupted(self, *args, _exc=exc, _calls=calls, **kwargs):
+                    _calls.append(1)
+                    if len(_calls) == 2:
+                        raise _exc
+                    return original(self, *args, **kwargs)
 
-            monkeypatch.setattr(Sequential, "loss_and_grad", interrupted)
-            with pytest.raises(KeyboardInterrupt):  # layered: the fused epoch runs in one call, unpatched
-                MLPClassifier(hidden_layer_sizes=(8,), batch_size=20, max_iter=3, random_state=0, fused=False).fit(X, y)
-            monkeypatch.undo()
-            assert _thread_settings() == before
+                monkeypatch.setattr(Sequential, "loss_and_grad", interrupted)
+                with outcome:  # layered: the fused epoch runs in one call, unpatched
+                    MLPClassifier(hidden_layer_sizes=(8,), batch_size=20, max_iter=3, random_state=0,
+                                  fused=False).fit(X, y)
+                monkeypatch.undo()
+                assert _thread_settings() == before
     finally:
         numba.set_num_threads(previous)
 

@@ -36,8 +36,8 @@ def step_losses(monkeypatch):
     losses = []
     original = Sequential.loss_and_grad
 
-    def recording(self, X, y, sample_weight=None):
-        loss = original(self, X, y, sample_weight)
+    def recording(self, X, y, sample_weight=None, l2=0.0):
+        loss = original(self, X, y, sample_weight, l2)
         losses.append(loss)
         return loss
 
