@@ -45,6 +45,8 @@ def test_auto_tier_fuses_only_when_the_expected_saving_repays_the_compile(monkey
     net = Sequential([Dense(8), ReLU(), Dense(3)], SoftmaxCrossEntropy()).build((5,), np.float32, 0)
     plan = net._fused_plan()
     monkeypatch.setattr(plan, "_ready", lambda kernel, args: False)  # as on an empty cache
+    monkeypatch.setattr(_plan.background, "enabled", lambda: False)  # the rule without background compiles
+    monkeypatch.setattr(_plan.background, "pending", lambda dtype: False)
     per_step = _plan.PER_BATCH + _plan.PER_LAYER * 3
     steps_to_repay = _plan.COMPILE_SECONDS / per_step
     assert not plan.worth_fusing(None, int(steps_to_repay * 0.9))
