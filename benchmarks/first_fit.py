@@ -64,8 +64,7 @@ print(json.dumps({{"seconds": time.perf_counter() - start}}))
 
 EXTRA = PRELUDE + """
 from fastnn import MLPClassifier, MLPRegressor
-from fastnn.cli.warmup import _CompileTimer
-from numba.core import event
+from fastnn.cli.compile_timer import compile_seconds
 params = dict(max_iter=5 if QUICK else 20)
 MLPClassifier(**params).fit(X, y).predict_proba(X)
 changes = {{"depth": dict(hidden_layer_sizes=(100, 100, 100)), "width": dict(hidden_layer_sizes=(37,)),
@@ -73,16 +72,14 @@ changes = {{"depth": dict(hidden_layer_sizes=(100, 100, 100)), "width": dict(hid
            "loss (regression)": "regression"}}
 out = {{}}
 for name, change in changes.items():
-    timer = _CompileTimer()
-    event.register("numba:compile", timer)
-    if change == "binary":
-        MLPClassifier(**params).fit(X, y % 2).predict_proba(X)
-    elif change == "regression":
-        MLPRegressor(**params).fit(X, y / 10.0).predict(X)
-    else:
-        MLPClassifier(**params, **change).fit(X, y).predict_proba(X)
-    event.unregister("numba:compile", timer)
-    out[name] = sum(timer.seconds.values())
+    with compile_seconds() as seconds:
+        if change == "binary":
+            MLPClassifier(**params).fit(X, y % 2).predict_proba(X)
+        elif change == "regression":
+            MLPRegressor(**params).fit(X, y / 10.0).predict(X)
+        else:
+            MLPClassifier(**params, **change).fit(X, y).predict_proba(X)
+    out[name] = sum(seconds.values())
 print(json.dumps(out))
 """
 

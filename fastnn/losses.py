@@ -11,8 +11,8 @@ do for the activations and optimizers; a loss with ``code = None`` trains layer 
 """
 import numpy as np
 
+from .kernels import codes
 from .kernels import losses as _losses
-from .kernels import mlp as _mlp
 from .kernels import output as _output
 from .kernels import softmax as _softmax
 
@@ -103,7 +103,7 @@ class SoftmaxCrossEntropy(Loss):
     """
 
     link = "softmax"
-    code = _mlp.SOFTMAX  # integer labels run as SOFTMAX_LABELS
+    code = codes.SOFTMAX  # integer labels run as SOFTMAX_LABELS
 
     def forward(self, logits, y, sample_weight=None):
         y = np.asarray(y)
@@ -122,7 +122,8 @@ class SoftmaxCrossEntropy(Loss):
             return float(loss)
         return super().forward(logits, y, sample_weight)
 
-    _kernel = staticmethod(_softmax.softmax_cross_entropy)
+    def _kernel(self, z, Y, w, dz):
+        return _softmax.softmax_cross_entropy(z, Y, w, dz)
 
 
 class SigmoidCrossEntropy(Loss):
@@ -144,8 +145,9 @@ class SigmoidCrossEntropy(Loss):
     """
 
     link = "logistic"
-    code = _mlp.SIGMOID
-    _kernel = staticmethod(_softmax.sigmoid_cross_entropy)
+    code = codes.SIGMOID
+    def _kernel(self, z, Y, w, dz):
+        return _softmax.sigmoid_cross_entropy(z, Y, w, dz)
 
 
 class SquaredError(Loss):
@@ -165,8 +167,9 @@ class SquaredError(Loss):
            [0. ]])
     """
 
-    code = _mlp.SQUARED
-    _kernel = staticmethod(_losses.squared_error)
+    code = codes.SQUARED
+    def _kernel(self, z, Y, w, dz):
+        return _losses.squared_error(z, Y, w, dz)
 
 
 class PoissonLoss(Loss):
@@ -188,8 +191,9 @@ class PoissonLoss(Loss):
     """
 
     link = "exp"
-    code = _mlp.POISSON
-    _kernel = staticmethod(_losses.poisson)
+    code = codes.POISSON
+    def _kernel(self, z, Y, w, dz):
+        return _losses.poisson(z, Y, w, dz)
 
 
 class AbsoluteError(Loss):
@@ -213,8 +217,9 @@ class AbsoluteError(Loss):
            [0. ]])
     """
 
-    code = _mlp.ABSOLUTE
-    _kernel = staticmethod(_losses.absolute_error)
+    code = codes.ABSOLUTE
+    def _kernel(self, z, Y, w, dz):
+        return _losses.absolute_error(z, Y, w, dz)
 
 
 class HuberLoss(Loss):
@@ -241,7 +246,7 @@ class HuberLoss(Loss):
            [0.5 ]])
     """
 
-    code = _mlp.HUBER
+    code = codes.HUBER
 
     def __init__(self, delta=1.0):
         super().__init__()

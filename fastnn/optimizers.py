@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from .kernels import codes
 from .kernels import optim as _optim
 
 
@@ -56,8 +57,8 @@ class Optimizer:
 
     def hyper(self):
         """float64 hyperparameters for ``kernels.optim.step`` at the current learning rate."""
-        h = np.zeros(_optim.N_HYPER)
-        h[_optim.LR] = float(self.lr)
+        h = np.zeros(codes.N_HYPER)
+        h[codes.LR] = float(self.lr)
         self._hyper(h)
         return h
 
@@ -108,7 +109,7 @@ class SGD(Optimizer):
     array([ 0.95, -0.95])
     """
 
-    code = _optim.SGD
+    code = codes.SGD
 
     def __init__(self, lr, momentum=0.0, nesterov=False, dampening=0.0):
         super().__init__(lr)
@@ -134,7 +135,7 @@ class SGD(Optimizer):
         _optim.sgd(p, g, buf, lr, self.momentum, self.dampening, self.nesterov)
 
     def _hyper(self, h):
-        h[_optim.MOMENTUM], h[_optim.DAMPENING], h[_optim.NESTEROV] = self.momentum, self.dampening, self.nesterov
+        h[codes.MOMENTUM], h[codes.DAMPENING], h[codes.NESTEROV] = self.momentum, self.dampening, self.nesterov
 
 
 class Adagrad(Optimizer):
@@ -158,7 +159,7 @@ class Adagrad(Optimizer):
     """
 
     n_state = 1
-    code = _optim.ADAGRAD
+    code = codes.ADAGRAD
 
     def __init__(self, lr, eps=1e-8):
         super().__init__(lr)
@@ -168,7 +169,7 @@ class Adagrad(Optimizer):
         _optim.adagrad(p, g, s[0], lr, self.eps)
 
     def _hyper(self, h):
-        h[_optim.EPS] = self.eps
+        h[codes.EPS] = self.eps
 
 
 class RMSProp(Optimizer):
@@ -194,7 +195,7 @@ class RMSProp(Optimizer):
     """
 
     n_state = 1
-    code = _optim.RMSPROP
+    code = codes.RMSPROP
 
     def __init__(self, lr, rho=0.9, eps=1e-8):
         super().__init__(lr)
@@ -206,7 +207,7 @@ class RMSProp(Optimizer):
         _optim.rmsprop(p, g, s[0], lr, self.rho, self.eps)
 
     def _hyper(self, h):
-        h[_optim.RHO], h[_optim.EPS] = self.rho, self.eps
+        h[codes.RHO], h[codes.EPS] = self.rho, self.eps
 
 
 class Adam(Optimizer):
@@ -234,7 +235,7 @@ class Adam(Optimizer):
     """
 
     n_state = 2
-    code = _optim.ADAM
+    code = codes.ADAM
     weight_decay = 0.0
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -248,8 +249,8 @@ class Adam(Optimizer):
         _optim.adam(p, g, s[0], s[1], self.t, lr, self.beta1, self.beta2, self.eps, self.weight_decay)
 
     def _hyper(self, h):
-        h[_optim.BETA1], h[_optim.BETA2], h[_optim.EPS] = self.beta1, self.beta2, self.eps
-        h[_optim.WEIGHT_DECAY] = self.weight_decay
+        h[codes.BETA1], h[codes.BETA2], h[codes.EPS] = self.beta1, self.beta2, self.eps
+        h[codes.WEIGHT_DECAY] = self.weight_decay
 
 
 class AdamW(Adam):

@@ -207,16 +207,6 @@ def cache_dir():
     return cache.cache_path if isinstance(cache, KernelCache) else None
 
 
-def signature(dispatcher, args):
-    """The Numba signature a call ``dispatcher(*args)`` dispatches on."""
-    return tuple(dispatcher.typeof_pyval(a) for a in args)
-
-
-def is_compiled(dispatcher, sig):
-    """Whether ``sig`` is compiled in this process."""
-    return sig in dispatcher.overloads
-
-
 def is_cached(dispatcher, sig):
     """Whether ``sig`` is stored in the kernel cache, so that a call would load it instead of compiling (reads the
     cache's index file)."""

@@ -36,13 +36,14 @@ import numpy as np
 
 from ._jit import jit
 from .activations import activation_backward, activation_forward
+from .codes import (  # noqa: F401  (re-exported: the loss codes and the table's columns)
+    ABSOLUTE, ACT, B_OFF, DH_OFF, DZ_OFF, H_OFF, HUBER, N_IN, N_OUT, POISSON, SIGMOID, SOFTMAX, SOFTMAX_LABELS, SQUARED,
+    W_OFF, Z_OFF,
+)
 from .dense import dense_backward, dense_forward
 from .losses import absolute_error, huber, poisson, squared_error
 from .optim import step
 from .softmax import sigmoid_cross_entropy, softmax_cross_entropy, softmax_cross_entropy_labels, weight_total
-
-SOFTMAX_LABELS, SOFTMAX, SIGMOID, SQUARED, POISSON, ABSOLUTE, HUBER = 0, 1, 2, 3, 4, 5, 6
-N_IN, N_OUT, W_OFF, B_OFF, ACT, Z_OFF, DZ_OFF, H_OFF, DH_OFF = range(9)
 
 
 @jit(inline="always")

@@ -15,6 +15,9 @@ Conventions (g is the gradient, every state buffer starts at zero, t counts step
 import numpy as np
 
 from ._jit import jit
+from .codes import (  # noqa: F401  (re-exported: the rule codes and the positions of ``hyper``)
+    ADAGRAD, ADAM, BETA1, BETA2, DAMPENING, EPS, LR, MOMENTUM, N_HYPER, NESTEROV, RHO, RMSPROP, SGD, WEIGHT_DECAY,
+)
 
 
 @jit
@@ -76,10 +79,6 @@ def adam(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
         p[i] -= a * m[i] / (np.sqrt(v[i]) + e)
 
 
-SGD, ADAM, ADAGRAD, RMSPROP = 0, 1, 2, 3
-#: Positions in the float64 ``hyper`` vector of ``step``.
-LR, MOMENTUM, DAMPENING, NESTEROV, BETA1, BETA2, EPS, WEIGHT_DECAY, RHO = range(9)
-N_HYPER = 9
 
 
 @jit

@@ -160,19 +160,19 @@ def test_a_cache_entry_without_its_data_file_is_not_cached(tmp_path, monkeypatch
     """Numba writes a kernel's index entry before its data file: a compile killed in between must not count."""
     import importlib
 
-    from fastnn.kernels import _jit
-
     import numba
+
+    from fastnn import kernels
 
     (tmp_path / "halfway_kernel.py").write_text(KERNEL)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path / "cache"))  # keep the user's cache clean
     kernel = importlib.import_module("halfway_kernel").twice
     assert kernel(1.5) == 3.0
-    sig = _jit.signature(kernel, (1.5,))
-    assert _jit.is_cached(kernel, sig)
+    sig = kernels.signature(kernel, (1.5,))
+    assert kernels.is_cached(kernel, sig)
     assert kernel._cache.cache_path.startswith(str(tmp_path))
     data = list(__import__("pathlib").Path(kernel._cache.cache_path).glob("halfway_kernel.twice-*.nbc"))
     assert len(data) == 1
     data[0].unlink()
-    assert not _jit.is_cached(kernel, sig)
+    assert not kernels.is_cached(kernel, sig)

@@ -11,24 +11,8 @@ import time
 import warnings
 
 import numpy as np
-from numba.core import event
 
-
-class _CompileTimer(event.Listener):
-    """Seconds of compilation per kernel (its own share, callees excluded)."""
-
-    def __init__(self):
-        self.seconds, self._stack = {}, []
-
-    def on_start(self, ev):
-        self._stack.append([ev.data["dispatcher"].py_func.__name__, time.perf_counter(), 0.0])
-
-    def on_end(self, ev):
-        name, start, children = self._stack.pop()
-        elapsed = time.perf_counter() - start
-        self.seconds[name] = self.seconds.get(name, 0.0) + elapsed - children
-        if self._stack:
-            self._stack[-1][2] += elapsed
+from .compile_timer import compile_seconds
 
 
 def _data(n=24, features=9, seed=0):
@@ -99,16 +83,11 @@ def warmup(dtype="float32", cnn=True, verbose=True):
             stages.append((f"CNN, {name}", lambda d=name: _cnn_fits(d)))
     report = {}
     for stage, run in stages:
-        timer = _CompileTimer()
-        event.register("numba:compile", timer)
         start = time.perf_counter()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # one-epoch fits do not converge; that is not the point here
-                run()
-        finally:
-            event.unregister("numba:compile", timer)
-        report[stage] = dict(sorted(timer.seconds.items(), key=lambda kv: -kv[1]))
+        with compile_seconds() as seconds, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one-epoch fits do not converge; that is not the point here
+            run()
+        report[stage] = dict(sorted(seconds.items(), key=lambda kv: -kv[1]))
         if verbose:
             kernels = ", ".join(f"{k} {s:.2f} s" for k, s in report[stage].items()) or "all loaded from the cache"
             print(f"{stage}: {time.perf_counter() - start:.2f} s ({len(report[stage])} compiled: {kernels})")

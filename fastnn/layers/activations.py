@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..kernels import activations as _act
+from ..kernels import codes
 from .base import Layer
 
 
@@ -10,7 +11,7 @@ class Activation(Layer):
     function in ``kernels.activations`` and ``slope`` is its float parameter (LeakyReLU's negative slope), so the
     fused dense epoch can run any activation from these two numbers."""
 
-    code = _act.IDENTITY
+    code = codes.IDENTITY
     slope = 0.0
 
     def _forward(self, x, training):
@@ -41,7 +42,7 @@ class Identity(Activation):
     array([[-1.,  0.,  2.]])
     """
 
-    code = _act.IDENTITY
+    code = codes.IDENTITY
 
 
 class ReLU(Activation):
@@ -57,7 +58,7 @@ class ReLU(Activation):
     array([[0., 0., 2.]])
     """
 
-    code = _act.RELU
+    code = codes.RELU
 
 
 class LeakyReLU(Activation):
@@ -76,7 +77,7 @@ class LeakyReLU(Activation):
     array([[-0.1,  0. ,  2. ]])
     """
 
-    code = _act.LEAKY_RELU
+    code = codes.LEAKY_RELU
 
     def __init__(self, negative_slope=0.01):
         super().__init__()
@@ -101,7 +102,7 @@ class Sigmoid(Activation):
     array([[0.2689, 0.5   , 0.8808]])
     """
 
-    code = _act.LOGISTIC
+    code = codes.LOGISTIC
 
 
 class Tanh(Activation):
@@ -117,7 +118,7 @@ class Tanh(Activation):
     array([[-0.7616,  0.    ,  0.964 ]])
     """
 
-    code = _act.TANH
+    code = codes.TANH
 
 
 ACTIVATIONS = {"identity": Identity, "relu": ReLU, "leaky_relu": LeakyReLU, "logistic": Sigmoid, "tanh": Tanh}

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from . import background
-from ..kernels import is_cached, is_compiled, signature
+from ..kernels import codes, is_cached, is_compiled, signature
 from ..kernels import mlp as _mlp
 from ..layers import Activation, Dense
 
@@ -137,8 +137,8 @@ class FusedMLP:
         loss = net.loss
         if loss.code is None:
             return None
-        if loss.code == _mlp.SOFTMAX and Y.ndim == 1 and Y.dtype.kind in "iub":
-            loss_code, labels, Yarr = _mlp.SOFTMAX_LABELS, np.ascontiguousarray(Y, dtype=np.intp), _EMPTY_2D[dtype.char]
+        if loss.code == codes.SOFTMAX and Y.ndim == 1 and Y.dtype.kind in "iub":
+            loss_code, labels, Yarr = codes.SOFTMAX_LABELS, np.ascontiguousarray(Y, dtype=np.intp), _EMPTY_2D[dtype.char]
         else:
             loss_code = loss.code
             Yarr = Y.reshape(-1, 1) if Y.ndim == 1 else Y
@@ -166,8 +166,8 @@ class FusedMLP:
             table = self.table.copy()
             offset = 0
             last = len(table) - 1
-            for layer, n_out in enumerate(table[:, _mlp.N_OUT]):
-                columns = (_mlp.Z_OFF, _mlp.DZ_OFF) + ((_mlp.H_OFF, _mlp.DH_OFF) if layer < last else ())
+            for layer, n_out in enumerate(table[:, codes.N_OUT]):
+                columns = (codes.Z_OFF, codes.DZ_OFF) + ((codes.H_OFF, codes.DH_OFF) if layer < last else ())
                 for column in columns:
                     table[layer, column] = offset
                     offset += batch_size * n_out
@@ -176,11 +176,11 @@ class FusedMLP:
 
     def _buffers(self, batch_size, loss_code, weighted):
         """Batch buffers for the gathered rows, labels or targets, and weights, kept per batch size and kind."""
-        key = (batch_size, loss_code == _mlp.SOFTMAX_LABELS, weighted)
+        key = (batch_size, loss_code == codes.SOFTMAX_LABELS, weighted)
         if key not in self._batch_buffers:
             dtype = self.net.dtype
             xbuf = np.empty((batch_size, self.net.input_shape[0]), dtype)
-            if loss_code == _mlp.SOFTMAX_LABELS:
+            if loss_code == codes.SOFTMAX_LABELS:
                 lbuf, ybuf = np.empty(batch_size, np.intp), _EMPTY_2D[dtype.char]
             else:
                 lbuf, ybuf = _NO_LABELS, np.empty((batch_size, self.net.output_shape[0]), dtype)
