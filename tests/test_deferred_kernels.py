@@ -1,0 +1,52 @@
+"""``import fastnn`` does not import Numba: kernel modules load at their first use (``kernels/__init__.py``), also
+when that first use happens in several threads at once."""
+import json
+import subprocess
+import sys
+import textwrap
+
+
+def _run(code):
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_import_and_unpickling_load_no_kernel_and_a_fit_loads_them():
+    out = _run("""
+        import json, pickle, sys, warnings
+        warnings.simplefilter("ignore")
+        import numpy as np
+        import fastnn
+        from fastnn import MLPClassifier, NeuralNetClassifier
+        from fastnn.layers import Dense, ReLU
+        after_import = "numba" in sys.modules
+        est = NeuralNetClassifier([Dense(4), ReLU()], max_iter=2)
+        blob = pickle.dumps(est)
+        pickle.loads(blob)
+        before_fit = "numba" in sys.modules
+        X = np.random.default_rng(0).normal(size=(40, 3)); y = (X[:, 0] > 0).astype(int)
+        score = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y).score(X, y)
+        print(json.dumps([after_import, before_fit, "numba" in sys.modules, score > 0]))
+    """)
+    assert out == [False, False, True, True]
+
+
+def test_first_kernel_use_in_four_threads_at_once_matches_sequential_fits():
+    out = _run("""
+        import json, threading, warnings
+        warnings.simplefilter("ignore")
+        import numpy as np
+        from fastnn import MLPClassifier
+        X = np.random.default_rng(0).normal(size=(60, 5)); y = (X[:, 0] + X[:, 1] > 0).astype(int)
+        fit = lambda seed: MLPClassifier(hidden_layer_sizes=(6,), max_iter=4, random_state=seed).fit(X, y).predict_proba(X)
+        results, barrier = {}, threading.Barrier(4)
+        def work(seed):
+            barrier.wait()  # all four reach their first kernel call together
+            results[seed] = fit(seed)
+        threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        print(json.dumps([bool(np.array_equal(results[s], fit(s))) for s in range(4)] + [len(results)]))
+    """)
+    assert out == [True, True, True, True, 4]
