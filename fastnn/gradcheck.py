@@ -108,8 +108,8 @@ def check_layer(layer, input_shape, batch_size=3, eps=1e-6, seed=0, x=None):
         Step of the central differences.
     seed : int, default=0
         Seed of the random input, of ``dout`` and of the build.
-    x : array-like of shape (N, *input_shape) or None, default=None
-        Input to check at, converted to float64; None draws one.
+    x : array-like or None, default=None
+        Input to check at, of shape ``(N, *input_shape)``, converted to float64; None draws one.
 
     Returns
     -------

@@ -14,7 +14,9 @@ ESTIMATORS = [MLPClassifier, MLPRegressor, CNNClassifier, NeuralNetClassifier, N
 
 
 def _shown(default):
-    return f"np.{default.__name__}" if default in (np.float32, np.float64) else repr(default)
+    if default in (np.float32, np.float64):
+        return f"np.{default.__name__}"
+    return repr(default).replace("e-08", "e-8")  # epsilon=1e-8 as the signature writes it
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)

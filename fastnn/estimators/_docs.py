@@ -10,6 +10,7 @@ the documented defaults are the real ones. A parameter without a text (here, or 
 class), or a text given for a name the class does not have, fails at import.
 """
 import inspect
+import re
 import textwrap
 
 import numpy as np
@@ -272,7 +273,7 @@ ATTRIBUTES = {
     ),
     "n_features_in_": ("int", "Number of features seen during ``fit``."),
     "feature_names_in_": (
-        "ndarray of shape (n_features_in_,)",
+        "ndarray of shape (``n_features_in_``,)",
         "Names of the features seen during ``fit``; set only when ``X`` has string column names (a pandas "
         "DataFrame, for example).",
     ),
@@ -339,10 +340,11 @@ _WIDTH = 112  # description lines, before the class docstring's own indentation
 
 
 def _default(value):
-    """A signature default as the docstring shows it: ``np.float32`` for the NumPy type, else its repr."""
+    """A signature default as the docstring shows it: ``np.float32`` for the NumPy type, ``1e-8`` for ``1e-08``,
+    else its repr."""
     if isinstance(value, type) and issubclass(value, np.generic):
         return f"np.{value.__name__}"
-    return repr(value)
+    return re.sub(r"e-0+(\d)", r"e-\1", repr(value)) if isinstance(value, float) else repr(value)
 
 
 def _wrap(text):
