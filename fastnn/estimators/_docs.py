@@ -32,7 +32,8 @@ PARAMETERS = {
     ),
     "loss": (
         "{'squared_error', 'absolute_error', 'huber', 'poisson'}",
-        "What the regressor minimises (formulas in the Notes): ``'squared_error'`` fits the conditional mean, "
+        "What the regressor minimises (formulas in ``MLPRegressor``'s Notes): ``'squared_error'`` fits the "
+        "conditional mean, "
         "``'absolute_error'`` the conditional median, ``'huber'`` is quadratic for residuals up to ``huber_delta`` and "
         "linear beyond (robust to outliers), and ``'poisson'`` is the Poisson deviance with a log link, for "
         "non-negative targets such as counts (predictions are then ``exp`` of the network output).",
@@ -110,7 +111,8 @@ PARAMETERS = {
     ),
     "verbose": (
         "bool or int",
-        "Print the loss after every epoch (and the validation score with early stopping) to standard output.",
+        "Print the loss after every epoch of a mini-batch fit (and the validation score with early stopping) to "
+        "standard output. ``'lbfgs'`` passes it on to SciPy, which prints nothing from SciPy 1.15 on.",
     ),
     "warm_start": (
         "bool",
