@@ -55,12 +55,12 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 # numpydoc validation (docs/_ext/numpydoc_checks.py; tests/test_docs_numpydoc.py runs the same checks): the
-# build warns, so fails under -W, when a converted docstring loses a section.
+# build warns, so fails under -W, when a docstring loses a section.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 from numpydoc_checks import CHECKS, validated_names  # noqa: E402
 
 numpydoc_validation_checks = set(CHECKS)
-# Validate exactly the listed, converted objects: every other name (members, constants, NOT_YET) is excluded.
+# Validate exactly the listed classes and functions: every other name (members, constants) is excluded.
 numpydoc_validation_exclude = {"^(?!(?:" + "|".join(re.escape(name) for name in validated_names()) + ")$)"}
 
 intersphinx_mapping = {

@@ -9,7 +9,43 @@ import numpy as np
 
 
 def numerical_gradient(f, x, eps=1e-6):
-    """Central-difference gradient of the scalar function ``f()`` with respect to the array ``x``."""
+    """Central-difference gradient of the scalar function ``f()`` with respect to the array ``x``.
+
+    Entry by entry, ``grad_i = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``: ``x`` is perturbed in place and
+    restored, so ``f`` reads ``x`` (or a layer parameter that is ``x``) itself and takes no argument. The error is
+    ``O(eps^2)`` plus rounding ``O(ulp(f) / eps)``: use float64 arrays.
+
+    Parameters
+    ----------
+    f : callable
+        ``f() -> float``, evaluated ``2 * x.size`` times.
+    x : ndarray
+        The array to differentiate with respect to; C-contiguous, so that ``x.reshape(-1)`` is a view. Left as it
+        was on return.
+    eps : float, default=1e-6
+        Half the width of each central difference.
+
+    Returns
+    -------
+    grad : ndarray of shape x.shape, float64
+        The numerical gradient ``df/dx``.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not C-contiguous.
+
+    See Also
+    --------
+    check_layer : Compares a layer's backward pass with this gradient.
+
+    Examples
+    --------
+    >>> from fastnn.gradcheck import numerical_gradient
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> numerical_gradient(lambda: float(np.sum(x ** 2)), x).round(6)
+    array([2., 4., 6.])
+    """
     grad = np.zeros(x.shape, dtype=np.float64)
     flat_x, flat_g = x.reshape(-1), grad.reshape(-1)
     if not np.shares_memory(flat_x, x):
@@ -53,7 +89,54 @@ def relative_error(analytic, numeric):
 
 
 def check_layer(layer, input_shape, batch_size=3, eps=1e-6, seed=0, x=None):
-    """Build ``layer`` in float64 (if not built) and return ``{"x": err, "param0": err, ...}``."""
+    """Check a layer's ``backward`` against central differences of its ``forward``.
+
+    The layer is built in float64 unless it is built already; ``x`` (default: standard normal) and a random
+    ``dout`` of the output's shape define the scalar ``s = sum(forward(x, training=True) * dout)``, whose gradients
+    are ``backward(dout)`` (for ``x``) and ``layer.grads`` (for each parameter). Each is compared with
+    ``numerical_gradient`` of ``s`` by ``relative_error``. Also checks that ``backward`` leaves ``dout`` unchanged.
+
+    Parameters
+    ----------
+    layer : fastnn.layers.Layer
+        The layer to check; built here (float64) when ``layer.dtype`` is None.
+    input_shape : tuple of int
+        Shape of one sample (the batch axis excluded), e.g. ``(n_in,)`` or ``(C, H, W)``.
+    batch_size : int, default=3
+        Number of samples of the random input (ignored when ``x`` is given).
+    eps : float, default=1e-6
+        Step of the central differences.
+    seed : int, default=0
+        Seed of the random input, of ``dout`` and of the build.
+    x : array-like or None, default=None
+        Input to check at, of shape ``(N, *input_shape)``, converted to float64; None draws one.
+
+    Returns
+    -------
+    errors : dict of str to float
+        ``"x"`` (the input gradient, when ``backward`` returns one) and ``"param0"``, ``"param1"``, ... (in the
+        order of ``layer.params``) mapped to their relative errors; below about 1e-6 for a correct float64 layer.
+
+    Raises
+    ------
+    AssertionError
+        If ``backward`` wrote into ``dout``.
+
+    See Also
+    --------
+    numerical_gradient : The central differences.
+    relative_error : The error measure.
+
+    Examples
+    --------
+    >>> from fastnn.gradcheck import check_layer
+    >>> from fastnn.layers import Dense
+    >>> errors = check_layer(Dense(3), (4,))
+    >>> sorted(errors)
+    ['param0', 'param1', 'x']
+    >>> max(errors.values()) < 1e-6
+    True
+    """
     rng = np.random.default_rng(seed)
     if layer.dtype is None:
         layer.build(input_shape, np.float64, rng)

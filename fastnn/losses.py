@@ -18,6 +18,41 @@ from .kernels import softmax as _softmax
 
 
 class Loss:
+    """Base class of the losses: a weighted mean over samples of a per-sample loss of the logits.
+
+    For logits ``z (N, K)``, targets ``y`` and sample weights ``w`` (ones when absent),
+    ``forward(z, y, sample_weight=None)`` returns ``L = sum_i w_i l_i / sum_i w_i`` as a float and keeps the
+    gradient ``dz = dL/dz (N, K)``, which ``backward()`` returns. The output link (softmax, logistic, exp or
+    identity) is part of the loss, so the gradient takes the form ``(link(z) - y) w_i / sum(w)`` and no log of a
+    probability is taken. ``output(z)`` applies the link and returns float64 predictions (probabilities, means).
+
+    A subclass sets ``link`` and implements ``_kernel(z, Y, w, dz) -> L``, which writes ``dz`` (``Y`` the targets
+    as ``(N, K)`` in ``z``'s dtype, ``w`` the weights or an empty array); ``code`` and ``param`` let the fused
+    dense epoch (``fastnn.kernels.mlp``) compute the same loss, ``code = None`` meaning it trains layer by layer.
+
+    Attributes
+    ----------
+    link : {'identity', 'softmax', 'logistic', 'exp'}
+        The output link ``output`` applies (a class attribute).
+    code : int or None
+        The loss's code in ``fastnn.kernels.mlp``; None for a loss without a fused kernel.
+    param : float
+        The float parameter of that kernel (``HuberLoss``'s ``delta``; 0.0 for the others).
+
+    See Also
+    --------
+    SoftmaxCrossEntropy, SigmoidCrossEntropy, SquaredError, PoissonLoss, AbsoluteError, HuberLoss : The losses.
+
+    Examples
+    --------
+    >>> from fastnn.losses import Loss, SoftmaxCrossEntropy
+    >>> loss = SoftmaxCrossEntropy()
+    >>> isinstance(loss, Loss), loss.link
+    (True, 'softmax')
+    >>> loss.output(np.array([[0.0, np.log(3.0)]]))
+    array([[0.25, 0.75]])
+    """
+
     link = "identity"
     code = None
     param = 0.0
@@ -43,7 +78,8 @@ class Loss:
         return self._dz
 
     def output(self, logits):
-        """float64 predictions ``(N, K)`` from logits ``(N, K)``; rows with a NaN logit come out NaN."""
+        """float64 predictions ``(N, K)`` from logits ``(N, K)`` through the link; rows with a NaN logit come out
+        NaN."""
         return self.output_checked(logits)[0]
 
     def output_checked(self, logits):

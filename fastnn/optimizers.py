@@ -17,8 +17,48 @@ from .kernels import optim as _optim
 
 
 class Optimizer:
-    """Base class: ``step(params, grads)`` updates in place; ``code`` and ``hyper()`` describe the rule to kernels
-    that pick it at run time (the fused epoch, ``kernels.optim.step``)."""
+    """Base class of the optimizers: ``step(params, grads)`` updates a list of arrays in place.
+
+    ``step`` creates the state on its first call (``ensure_state``: ``n_state`` zero arrays per parameter array),
+    counts the step (``advance``; ``t`` is the 1-based number of the last step) and applies the subclass's
+    ``_update(p, g, s, lr)`` to each parameter array ``p`` with its gradient ``g`` and state list ``s``. ``code``
+    and ``hyper()`` describe the rule to kernels that pick it at run time (the fused epoch,
+    ``fastnn.kernels.optim.step``); an optimizer with ``code = None`` has none, and networks using it train layer
+    by layer.
+
+    Parameters
+    ----------
+    lr : float
+        Step size, ``> 0``; ``set_lr`` changes it between steps.
+
+    Attributes
+    ----------
+    lr : float
+        The current step size.
+    t : int
+        Number of steps taken (Adam's bias correction reads it).
+    state : list of list of ndarray or None
+        Per parameter array, its ``n_state`` buffers (momentum, moment estimates); None before the first step.
+
+    See Also
+    --------
+    SGD, Adagrad, RMSProp, Adam, AdamW : The optimizers.
+    EpochSchedule : Changes ``lr`` between the epochs of an estimator's fit.
+
+    Examples
+    --------
+    A subclass needs only ``_update`` (here sign descent, without state):
+
+    >>> from fastnn.optimizers import Optimizer
+    >>> class SignDescent(Optimizer):
+    ...     def _update(self, p, g, s, lr):
+    ...         p -= lr * np.sign(g)
+    >>> opt = SignDescent(0.1)
+    >>> w = np.array([1.0, -1.0])
+    >>> opt.step([w], [np.array([3.0, -0.5])])
+    >>> w, opt.t
+    (array([ 0.9, -0.9]), 1)
+    """
 
     n_state = 0
     code = None
@@ -298,13 +338,46 @@ class EpochSchedule:
     - ``'cosine'``: epoch ``e`` (0-based) runs at ``lr0 * (1 + cos(pi * min(e, max_iter - 1) / max_iter)) / 2``, from
       ``lr0`` towards 0; epochs past ``max_iter`` (``partial_fit``) keep the last rate, which is never 0 (a zero
       rate would learn nothing and cannot carry SGD's momentum across).
+
+    The solver loop calls ``epoch_ends`` after every epoch and ``no_improvement`` when ``n_iter_no_change`` epochs
+    brought no improvement of more than ``tol``.
+
+    Parameters
+    ----------
+    kind : {'constant', 'invscaling', 'adaptive', 'plateau', 'cosine'}
+        The rule, as the estimators' ``learning_rate`` parameter names it.
+    lr0 : float
+        The initial rate (the estimators' ``learning_rate_init``).
+    power_t : float, default=0.5
+        Exponent of ``'invscaling'``.
+    max_iter : int, default=200
+        Length of the ``'cosine'`` schedule in epochs (the estimators' ``max_iter``).
+
+    See Also
+    --------
+    Optimizer.set_lr : How the schedule changes the rate.
+
+    Examples
+    --------
+    >>> from fastnn.optimizers import SGD, EpochSchedule
+    >>> opt = SGD(0.1)
+    >>> schedule = EpochSchedule("cosine", 0.1, max_iter=4)
+    >>> rates = []
+    >>> for epoch in range(1, 6):
+    ...     schedule.epoch_ends(opt, samples_seen=100 * epoch, epochs_done=epoch)
+    ...     rates.append(round(opt.lr, 4))
+    >>> rates
+    [0.0854, 0.05, 0.0146, 0.0146, 0.0146]
+    >>> opt.set_lr(0.1)
+    >>> EpochSchedule("plateau", 0.1).no_improvement(opt)
+    (False, 'Setting learning rate to 0.020000')
     """
 
     def __init__(self, kind, lr0, power_t=0.5, max_iter=200):
         self.kind, self.lr0, self.power_t, self.max_iter = kind, float(lr0), float(power_t), int(max_iter)
 
     def epoch_ends(self, optimizer, samples_seen, epochs_done):
-        """Set the rate of the next epoch."""
+        """Set the rate of the next epoch on ``optimizer``, given the samples seen and the epochs done so far."""
         if self.kind == "invscaling":
             optimizer.set_lr(self.lr0 / (samples_seen + 1) ** self.power_t)
         elif self.kind == "cosine":
@@ -312,7 +385,8 @@ class EpochSchedule:
             optimizer.set_lr(self.lr0 * 0.5 * (1.0 + math.cos(math.pi * epoch / self.max_iter)))
 
     def no_improvement(self, optimizer):
-        """Called when training stopped improving; returns ``(stop, what happened)``."""
+        """Called when training stopped improving: lowers the rate (``'adaptive'``, ``'plateau'``) or asks to stop;
+        returns ``(stop, what happened)``, the latter a sentence for verbose output."""
         if self.kind not in ("adaptive", "plateau"):
             return True, "Stopping."
         lr = float(optimizer.lr)

@@ -48,7 +48,31 @@ def plot_learning_curves(estimator, ax=None):
     Returns
     -------
     ax : matplotlib Axes
-        The loss axes; the score axes (when drawn) is ``ax.score_ax``.
+        The loss axes; the score axes (when drawn) is ``ax.score_ax``, else ``ax.score_ax`` is None.
+
+    Raises
+    ------
+    ValueError
+        If the estimator has no ``loss_curve_`` (not fitted, or fitted with ``'lbfgs'``).
+    ImportError
+        If matplotlib is not installed.
+
+    See Also
+    --------
+    save_figure : Saves the figure as a small PNG.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.datasets import load_digits
+    >>> from fastnn import MLPClassifier
+    >>> from fastnn.plotting import plot_learning_curves
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier((32,), early_stopping=True, learning_rate_init=0.01, random_state=0).fit(X / 16, y)
+    >>> ax = plot_learning_curves(clf)
+    >>> [line.get_label() for line in ax.get_lines()], ax.score_ax.get_ylabel()
+    (['training loss', 'validation loss'], 'score')
+    >>> plt.close(ax.figure)
     """
     est = _final_estimator(estimator)
     loss_curve = getattr(est, "loss_curve_", None)
@@ -91,8 +115,45 @@ def save_figure(fig, path, dpi=80, max_colors=64):
     """Save ``fig`` as a compact PNG for documentation: rendered at ``dpi``, then reduced to a palette of
     ``max_colors`` colours (lossless-looking for plots, typically 3-5x smaller than matplotlib's RGBA PNG).
 
-    Creates the parent folder if needed, closes nothing, and returns ``path``. ``max_colors=None`` keeps
-    matplotlib's own full-colour PNG.
+    Creates the parent folder if needed and closes nothing (the figure stays open).
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+        The figure to save.
+    path : str or path-like
+        The PNG file to write.
+    dpi : int, default=80
+        Resolution: the image is ``figsize * dpi`` pixels.
+    max_colors : int or None, default=64
+        Size of the palette (at most 256), chosen by median cut on a white background; None saves matplotlib's
+        own full-colour PNG.
+
+    Returns
+    -------
+    path : str or path-like
+        ``path``, as given.
+
+    See Also
+    --------
+    plot_learning_curves : Draws the curves of a fitted estimator.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import matplotlib.pyplot as plt
+    >>> from PIL import Image
+    >>> from fastnn.plotting import save_figure
+    >>> fig, ax = plt.subplots(figsize=(2, 1.5))
+    >>> _ = ax.plot([0, 1], [0, 1])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save_figure(fig, os.path.join(folder, "figures", "line.png"))
+    ...     with Image.open(path) as image:
+    ...         mode, size = image.mode, image.size
+    >>> mode, size
+    ('P', (160, 120))
+    >>> plt.close(fig)
     """
     import io
     import os

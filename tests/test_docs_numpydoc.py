@@ -1,7 +1,6 @@
 """The docstrings of the names docs/api/index.rst lists pass numpydoc's validation, and their Examples run.
 
-The checks and the names not yet converted live in docs/_ext/numpydoc_checks.py, shared with docs/conf.py's
-``numpydoc_validation_checks``; ``NOT_YET`` may only shrink: a listed name that passes fails the test.
+The checks live in docs/_ext/numpydoc_checks.py, shared with docs/conf.py's ``numpydoc_validation_checks``.
 
 The Examples run as doctests with one BLAS thread (CI machines are shared) and a fixed print precision.
 """
@@ -20,7 +19,7 @@ from test_docs_api import listed_names
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "_ext"))
-from numpydoc_checks import CHECKS, NOT_YET  # noqa: E402  (shared with docs/conf.py)
+from numpydoc_checks import CHECKS  # noqa: E402  (shared with docs/conf.py)
 
 
 def documented_objects():
@@ -37,17 +36,10 @@ OBJECTS = dict(documented_objects())
 @pytest.mark.parametrize("name", sorted(OBJECTS))
 def test_numpydoc_validation(name):
     errors = [f"{code}: {msg}" for code, msg in numpydoc_validate.validate(name)["errors"] if code in CHECKS]
-    if name in NOT_YET:
-        assert errors, f"{name} now passes numpydoc validation: remove it from NOT_YET"
-        pytest.xfail("numpydoc sections not written yet")
     assert not errors, f"{name}:\n" + "\n".join(errors)
 
 
-def test_not_yet_names_exist():
-    assert NOT_YET <= set(OBJECTS), sorted(NOT_YET - set(OBJECTS))
-
-
-@pytest.mark.parametrize("name", sorted(n for n in OBJECTS if n not in NOT_YET))
+@pytest.mark.parametrize("name", sorted(OBJECTS))
 def test_examples_run(name):
     finder, runner = doctest.DocTestFinder(recurse=False), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS
                                                                                  | doctest.NORMALIZE_WHITESPACE)

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from ..layers import ACTIVATIONS, Conv2D, Flatten, MaxPool2D
+from ._docs import CLASSIFIER_ATTRIBUTES, SHAPED, document
 from .classifier import ClassifierBase
 from .params import TRAINING_CONSTRAINTS
 from .features import LayerFeatures
@@ -20,35 +21,88 @@ from .shapes import ShapedInput
 from .stack import DenseLayers
 
 
+@document(
+    CLASSIFIER_ATTRIBUTES + SHAPED,
+    conv_layers=(
+        "sequence of (filters, kernel_size)",
+        "One convolution per pair, input side first: ``filters`` output channels, a square ``kernel_size`` window "
+        "(odd, since 'same' padding keeps the spatial size), each followed by ``activation`` and max pooling.",
+    ),
+    pool_size=(
+        "int >= 1",
+        "Window and stride of the max pooling after each convolution; 1 disables pooling. Along a dimension "
+        "already smaller than ``pool_size`` the window shrinks to it (so ``1 x 1 x n`` inputs pool along ``n``).",
+    ),
+    hidden_layer_sizes=(
+        "array-like of int, or int",
+        "Units of each hidden dense layer between the flattened convolution output and the output layer; ``()`` "
+        "(the default) connects the convolutions to the output layer directly.",
+    ),
+    input_shape=(
+        "(C, H, W) or None",
+        "Shape of one image. None takes it from 4-D ``X`` ``(n_samples, C, H, W)``; for rows ``X`` with a square "
+        "number of features, a single-channel square image; otherwise ``(1, 1, n_features)``, a 1-D signal.",
+    ),
+    coefs_=(
+        "list of ndarray",
+        "The weights of each convolution ``(filters, C, kh, kw)``, then of each dense layer ``(fan_in, fan_out)``, "
+        "in the estimator's ``dtype``; views of the fitted network's parameters.",
+    ),
+    intercepts_=(
+        "list of ndarray",
+        "The biases of each convolution ``(filters,)`` and dense layer ``(fan_out,)``, in the order of ``coefs_``.",
+    ),
+)
 class CNNClassifier(LayerFeatures, ModelSummary, DenseLayers, ShapedInput, ClassifierBase):
     """Convolutional neural-network classifier for images given as rows of pixels or as ``(N, C, H, W)``.
 
-    Architecture, for input ``(C, H, W)``::
+    The network, for images ``(C, H, W)``::
 
-        [Conv2D(filters, k, padding='same') -> activation -> MaxPool2D(pool)] for (filters, k) in conv_layers
+        [Conv2D(filters, k, padding='same') -> activation -> MaxPool2D(pool_size)] for (filters, k) in conv_layers
         -> Flatten -> [Dense(h) -> activation (-> Dropout)] for h in hidden_layer_sizes -> Dense(n_outputs)
 
-    A pooling window never exceeds the feature map: along a dimension already smaller than ``pool_size`` the
-    window shrinks to that dimension (so 1 x 1 x n inputs pool along their length only). Convolutions use
-    He-uniform weights (``r = sqrt(6 / fan_in)``) and zero biases; dense layers Glorot-uniform, as the MLPs.
+    trained on the cross-entropy as ``MLPClassifier`` trains its network, with the same solvers, schedules, early
+    stopping, ``warm_start``, ``partial_fit``, ``sample_weight``, ``class_weight``, ``dtype``, failure-safe fits
+    and array-only pickles. Convolutions start from He-uniform weights (``U(-r, r)``, ``r = sqrt(6 / fan_in)``,
+    ``fan_in = C * k * k``) and zero biases, the dense layers from Glorot-uniform ones, as the MLPs.
+    ``fit``'s ``X_val`` (early stopping's validation set) takes rows or images, as ``X`` does.
 
     Parameters
     ----------
-    conv_layers : sequence of (filters, kernel_size), default=((16, 3), (32, 3))
-        Odd kernel sizes ('same' padding keeps the spatial size before pooling).
-    pool_size : int, default=2
-        Max-pooling window and stride after each convolution; 1 disables pooling.
-    hidden_layer_sizes : sequence of int, default=()
-        Dense layers between the convolutions and the output layer.
-    input_shape : (C, H, W) or None, default=None
-        Shape of one image. None: taken from 4-D ``X``; for 2-D ``X`` with a square number of features a
-        single-channel square image, otherwise ``1 x 1 x n_features`` (a 1-D signal).
+    {parameters}
 
-    All other parameters (``activation``, ``solver``, ``alpha``, ``batch_size``, ``learning_rate*``,
-    ``max_iter``, ``early_stopping``, ``scoring``, ``dtype``, ``dropout``, ``class_weight``, ``progress_bar``, ...) mean what they mean in
-    ``fastnn.MLPClassifier``. Fitted attributes are those of ``MLPClassifier`` plus ``input_shape_``;
-    ``coefs_[i]`` has shape ``(filters, C, kh, kw)`` for convolutions and ``(fan_in, fan_out)`` for dense layers.
-    ``fit``'s ``X_val`` (early stopping's validation set) takes rows or images, as ``X``.
+    Attributes
+    ----------
+    {attributes}
+
+    See Also
+    --------
+    NeuralNetClassifier : Any stack of layers (e.g. with ``BatchNorm`` or strided convolutions); this class is a
+        preset of it.
+    MLPClassifier : Dense layers only; its Notes give the objective and the control over a fit.
+    fastnn.layers.Conv2D : The convolution layer, with its shapes and output size.
+
+    Notes
+    -----
+    A convolution runs as im2col plus one matrix product per chunk of samples, the chunk sized to stay in the CPU
+    cache; a layer splits its batch over threads, up to the BLAS thread setting, and holds BLAS itself at one
+    thread meanwhile. ``fused`` has no effect here: a network with convolutions trains layer by layer.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from fastnn import CNNClassifier
+    >>> X, y = load_digits(return_X_y=True)  # 8 x 8 images as rows of 64 pixels
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = CNNClassifier(conv_layers=((8, 3),), learning_rate_init=0.01, early_stopping=True, n_iter_no_change=3,
+    ...                     random_state=0)
+    >>> clf.fit(X_train, y_train).input_shape_
+    (1, 8, 8)
+    >>> [coef.shape for coef in clf.coefs_]  # 8 filters of 3 x 3, then 8 x 4 x 4 pooled features to 10 classes
+    [(8, 1, 3, 3), (128, 10)]
+    >>> bool(clf.score(X_test, y_test) > 0.9)
+    True
     """
 
     _parameter_constraints = {

@@ -9,6 +9,7 @@ stack (``fastnn.estimators.stack.DenseLayers``).
 """
 import numpy as np
 
+from ._docs import CLASSIFIER_ATTRIBUTES, COMMON_ATTRIBUTES, document
 from .classifier import ClassifierBase
 from .params import TRAINING_CONSTRAINTS
 from .regressor import RegressorBase
@@ -27,54 +28,72 @@ class _MLPLayers(DenseLayers):
 
 
 # ---------------------------------------------------------------------------------------------- the estimators
+@document(CLASSIFIER_ATTRIBUTES)
 class MLPClassifier(LayerFeatures, ModelSummary, _MLPLayers, ClassifierBase):
     """Multi-layer perceptron classifier, a drop-in for ``sklearn.neural_network.MLPClassifier``.
 
-    Minimises the (weighted) cross-entropy ``sum_i w_i l_i / sum_i w_i + 0.5 * alpha * sum ||W||^2 / sum_i w_i``
-    per mini-batch (whole set for ``lbfgs``), softmax outputs for multiclass, one logistic output for binary and
-    one per label for multi-label indicator targets.
+    Trains dense hidden layers (``hidden_layer_sizes`` units, ``activation`` after each) and a dense output layer
+    on the weighted cross-entropy: softmax outputs for multiclass targets, one logistic output for binary targets
+    and one per label for multi-label indicator targets. Parameters, defaults, fitted attributes and training
+    follow scikit-learn 1.9's MLP, and a given ``random_state`` starts from the same weights; the computation runs
+    in compiled kernels, in float32 by default. fastnn adds solvers (``'adamw'``, ``'adagrad'``, ``'rmsprop'``),
+    schedules (``'cosine'``, ``'plateau'``), ``'leaky_relu'``, dropout, ``class_weight``, an early-stopping
+    ``scoring`` and validation set, a progress bar, ``transform`` to learned features, ``summary()`` and fits that
+    leave the model unchanged when they fail.
 
-    Parameters are scikit-learn 1.9's, same defaults and meaning, plus:
+    Parameters
+    ----------
+    {parameters}
 
-    dtype : {np.float32, np.float64, 'float32', 'float64'}, default=np.float32
-        Precision of the computation (inputs are converted once per fit; probabilities are float64).
-    dropout : float in [0, 1), default=0.0
-        Inverted-dropout rate after each hidden layer while training.
-    class_weight : dict, 'balanced' or None, default=None
-        Multiplies ``sample_weight`` by the weight of each sample's class (``'balanced'``:
-        ``n_samples / (n_classes * bincount(y))``; not available in ``partial_fit``).
-    weight_decay : float, default=0.01
-        Decoupled weight decay of ``solver='adamw'`` (``p -= lr * weight_decay * p``, all parameters).
-    progress_bar : bool, default=False
-        Show a tqdm bar over the epochs of a mini-batch fit (training loss, validation score, time); needs
-        ``tqdm`` (the ``progress`` extra). ``verbose`` keeps scikit-learn's meaning and prints above the bar.
-    fused : {'auto', True, False}, default='auto'
-        How mini-batch epochs and predictions run: as one compiled kernel call (True), layer by layer (False), or
-        ``'auto'``: fused once that kernel is compiled or cached. On a cache miss, a background process compiles it
-        into the cache while the fit runs layer by layer, and the fit switches when it lands (once per machine;
-        off with ``FASTNN_BACKGROUND_COMPILE=0`` or ``fastnn.set_background_compile(False)``, then fused only when
-        the fit is long enough to repay compiling it; ``fastnn.warmup()`` compiles it ahead of time). Both paths
-        give bit-identical results; only the time differs. ``_net.fused_epochs`` counts the fused epochs.
-    scoring : str, callable or None, default=None
-        What early stopping watches on the validation set, higher is better: None is accuracy (as scikit-learn's
-        MLP), ``'loss'`` minus the validation loss, any other string a scikit-learn scorer name (e.g.
-        ``'neg_log_loss'``, ``'balanced_accuracy'``) and a callable ``scorer(estimator, X, y)``.
-        ``validation_scores_`` and ``best_validation_score_`` are on that scale. The validation set is
-        ``fit(..., X_val=, y_val=, sample_weight_val=)`` when given, else a ``validation_fraction`` split.
-    transform_layer : int or None, default=None
-        The layer whose outputs ``transform`` returns (float64 features for a second model): None is the last
-        hidden layer, an int indexes the layer list of ``summary()`` (-1: the output logits). Fit ignores it.
+    Attributes
+    ----------
+    {attributes}
 
-    ``set_callbacks(*callbacks)`` (scikit-learn >= 1.9) takes ``sklearn.callback`` callbacks (``ProgressBar``,
-    ``ScoringMonitor``, your own): the fit is the root task and each epoch (each L-BFGS iteration) a subtask; an
-    ``on_fit_task_end`` returning True stops the fit after that epoch (with early stopping, the best weights are
-    restored).
+    See Also
+    --------
+    MLPRegressor : The same network for regression.
+    CNNClassifier : A convolutional network for images.
+    NeuralNetClassifier : Any stack of fastnn layers; ``NeuralNetClassifier([Dense(100), ReLU()])`` is
+        ``MLPClassifier()``, bit for bit.
+    sklearn.neural_network.MLPClassifier : scikit-learn's, whose interface this one follows.
 
-    ``activation`` also accepts ``'leaky_relu'`` (slope 0.01) and ``solver`` also ``'adagrad'``, ``'rmsprop'``
-    (rho 0.9) and ``'adamw'`` (all with ``epsilon``). ``learning_rate`` 'invscaling' and 'adaptive' apply to
-    ``'sgd'`` only, as in scikit-learn; ``'cosine'`` and ``'plateau'`` apply to every mini-batch solver (see
-    ``fastnn.optimizers.EpochSchedule``), and ``learning_rate_curve_`` records the rate of each epoch. With ``early_stopping=True``, ``validation_loss_curve_`` records the validation loss
-    (data term, scaled like ``loss_curve_``) next to ``validation_scores_``.
+    Notes
+    -----
+    For a mini-batch ``B`` with sample weights ``w`` (ones by default), the objective is
+    ``L_B = sum_{i in B} w_i l_i / sum_B w + 0.5 * alpha * sum ||W||^2 / sum_B w``, with ``l_i`` the cross-entropy
+    of sample ``i`` computed from the output logits ``z_i`` (never from a rounded probability):
+    ``log(sum_k exp(z_ik)) - z_ic`` for its class ``c`` (multiclass), ``sum_k log(1 + exp(z_ik)) - y_ik z_ik``
+    (binary, multi-label). ``'lbfgs'`` minimises the same over the whole training set. An epoch's loss in
+    ``loss_curve_`` is ``sum_B |B| L_B / n_samples``.
+
+    The fused epoch: an MLP without dropout is a ``Dense (activation Dense)*`` stack, which one compiled kernel
+    (``fastnn.kernels.mlp``) trains for a whole epoch, with every mini-batch's forward pass, loss, backward pass
+    and optimizer step over one flat parameter vector, without returning to Python. It performs the arithmetic of
+    the layer-by-layer path in the same order, so results are bit-identical, and saves the Python work per layer
+    and per batch, which counts for small batches and many epochs; see ``fused``.
+
+    Control over a fit: ``fit(X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None)`` takes
+    early stopping's validation set. ``set_callbacks(*callbacks)`` (scikit-learn >= 1.9) takes ``sklearn.callback``
+    callbacks: the fit is the root task and each epoch (each L-BFGS iteration) a subtask, and an
+    ``on_fit_task_end`` returning True stops the fit after that epoch. ``fastnn.Checkpoint`` saves the model while
+    it trains. Ctrl-C stops a fit with a warning and a usable model (the weights from the start of the interrupted
+    epoch); a fit that fails otherwise (a loss that stops being finite, an exception) leaves the estimator exactly
+    as it was before the call. Pickles hold arrays only, and loading one from another fastnn version warns.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from fastnn import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = MLPClassifier((64,), early_stopping=True, learning_rate_init=0.01, random_state=0)
+    >>> clf.fit(X_train, y_train).predict_proba(X_test[:2]).shape
+    (2, 10)
+    >>> bool(clf.score(X_test, y_test) > 0.9)
+    True
+    >>> clf.transform(X_test).shape  # the 64 hidden units
+    (450, 64)
     """
 
     _parameter_constraints = {
@@ -151,19 +170,61 @@ class MLPClassifier(LayerFeatures, ModelSummary, _MLPLayers, ClassifierBase):
         self.transform_layer = transform_layer
 
 
+@document(COMMON_ATTRIBUTES)
 class MLPRegressor(LayerFeatures, ModelSummary, _MLPLayers, RegressorBase):
     """Multi-layer perceptron regressor, a drop-in for ``sklearn.neural_network.MLPRegressor``.
 
-    ``loss='squared_error'`` minimises ``0.5 * sum_k (f_k(x) - y_k)^2`` per sample (the reported ``loss_`` and
-    ``loss_curve_`` average it over outputs, as scikit-learn reports it); ``loss='poisson'`` the Poisson deviance
-    with a log link (``out_activation_ = 'exp'``). Same extras as ``MLPClassifier`` except ``class_weight``
-    (``scoring=None`` is R^2 here), and two robust losses (identity output; ``loss_`` summed over outputs):
+    Trains dense hidden layers (``hidden_layer_sizes`` units, ``activation`` after each) and a dense output layer,
+    one unit per target, on the squared error by default. Parameters, defaults, fitted attributes and training
+    follow scikit-learn 1.9's MLP, and a given ``random_state`` starts from the same weights; the computation runs
+    in compiled kernels, in float32 by default. fastnn adds the robust losses ``'absolute_error'`` and
+    ``'huber'`` and everything ``MLPClassifier`` adds except ``class_weight``.
 
-    - ``loss='absolute_error'``: ``sum_k |f_k(x) - y_k|`` (fits the conditional median); at a zero residual the
-      subgradient 0 is used;
-    - ``loss='huber'``: ``sum_k h(f_k(x) - y_k)`` with ``h(r) = 0.5 r^2`` for ``|r| <= huber_delta`` and
-      ``huber_delta * (|r| - 0.5 huber_delta)`` beyond, so an outlier pulls with a force of at most ``huber_delta``.
-      ``huber_delta`` (default 1.0) is in the units of ``y``; scale ``y`` accordingly. (``epsilon`` stays Adam's.)
+    Parameters
+    ----------
+    {parameters}
+
+    Attributes
+    ----------
+    {attributes}
+
+    See Also
+    --------
+    MLPClassifier : The same network for classification; its Notes describe the fused epoch and the control over
+        a fit, which apply here as well.
+    NeuralNetRegressor : Any stack of fastnn layers; ``NeuralNetRegressor([Dense(100), ReLU()])`` is
+        ``MLPRegressor()``, bit for bit.
+    sklearn.neural_network.MLPRegressor : scikit-learn's, whose interface this one follows.
+
+    Notes
+    -----
+    For a mini-batch ``B`` with sample weights ``w`` (ones by default), the objective is
+    ``L_B = sum_{i in B} w_i l_i / sum_B w + 0.5 * alpha * sum ||W||^2 / sum_B w``, where ``l_i`` sums over the
+    outputs ``k`` the loss of the residual ``r_ik = f_k(x_i) - y_ik``, ``f`` the network's output:
+
+    - ``'squared_error'``: ``0.5 * r^2``. ``loss_`` and ``loss_curve_`` divide this data term by ``n_outputs_``,
+      as scikit-learn reports it;
+    - ``'absolute_error'``: ``|r|``, with the subgradient 0 at ``r = 0``;
+    - ``'huber'``: ``0.5 * r^2`` for ``|r| <= huber_delta``, else ``huber_delta * (|r| - 0.5 * huber_delta)``, so
+      that an outlier pulls with a force of at most ``huber_delta``;
+    - ``'poisson'``: half the Poisson deviance with a log link, ``exp(z) - y z + y log(y) - y`` for the network
+      output ``z = log(mu)``; ``predict`` returns ``mu = exp(z)`` and ``out_activation_`` is ``'exp'``. Targets must
+      be non-negative.
+
+    ``'lbfgs'`` minimises the same over the whole training set.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_friedman1
+    >>> from sklearn.model_selection import train_test_split
+    >>> from fastnn import MLPRegressor
+    >>> X, y = make_friedman1(n_samples=1000, random_state=0)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(64,), early_stopping=True, learning_rate_init=0.01, random_state=0)
+    >>> reg.fit(X_train, y_train).predict(X_test[:3]).shape
+    (3,)
+    >>> bool(reg.score(X_test, y_test) > 0.7)
+    True
     """
 
     _parameter_constraints = {

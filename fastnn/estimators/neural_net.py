@@ -20,6 +20,7 @@ import copy
 import numpy as np
 
 from ..layers import Activation, Dense, Dropout, Layer, ReLU
+from ._docs import CLASSIFIER_ATTRIBUTES, COMMON_ATTRIBUTES, SHAPED, STATEFUL, TEMPLATE_STACK, document
 from .classifier import ClassifierBase
 from .params import TRAINING_CONSTRAINTS
 from .regressor import RegressorBase
@@ -90,39 +91,59 @@ class _TemplateStack(LayerStack, ShapedInput):
         return self._hidden_origins()[index]
 
 
+@document(CLASSIFIER_ATTRIBUTES + SHAPED + STATEFUL, **TEMPLATE_STACK)
 class NeuralNetClassifier(LayerFeatures, ModelSummary, _TemplateStack, ClassifierBase):
     """Neural-network classifier over any stack of fastnn layers.
 
     ``NeuralNetClassifier(layers=[Conv2D(16, 3, padding='same'), BatchNorm(), ReLU(), MaxPool2D(2), Flatten()],
-    input_shape=(1, 8, 8))`` trains that stack followed by ``Dense(n_classes)`` (one logistic output for binary and
-    one per label for multi-label targets) with the softmax / sigmoid cross-entropy, exactly as ``MLPClassifier``
-    trains its own stack; ``NeuralNetClassifier([Dense(100), ReLU()])`` *is* ``MLPClassifier()``, bit for bit.
+    input_shape=(1, 8, 8))`` trains that stack followed by ``Dense(n_outputs)`` on the cross-entropy (softmax over
+    the classes; one logistic output for binary and one per label for multi-label targets), exactly as
+    ``MLPClassifier`` trains its own stack: the same solvers, schedules, early stopping, ``warm_start``,
+    ``partial_fit``, ``sample_weight``, ``class_weight``, ``transform``, failure-safe fits and pickles.
+    ``NeuralNetClassifier([Dense(100), ReLU()])`` *is* ``MLPClassifier()``, bit for bit.
+
+    Initialisation: ``Dense`` and ``Conv2D`` weights are drawn from ``random_state`` by each layer's rule
+    (``Dense``: Glorot uniform by default, as scikit-learn; ``Conv2D``: He uniform), layer by layer in stack order;
+    ``BatchNorm`` starts at ``gamma = 1``, ``beta = 0``.
 
     Parameters
     ----------
-    layers : list of fastnn layers or None, default=None
-        The hidden layers, as templates (never built or modified: each fit trains deep copies). None means
-        ``[Dense(100), ReLU()]``. Anything that is not a ``fastnn.layers.Layer`` instance raises ValueError, as does
-        a stack that cannot take the input (the message names the layer's index and both shapes).
-    input_shape : tuple or None, default=None
-        Shape of one sample, e.g. ``(C, H, W)``; flat rows ``(n_samples, prod(input_shape))`` are reshaped to it (as
-        views). None: the shape of multi-dimensional ``X`` (e.g. 4-D ``(N, C, H, W)``), else ``(n_features,)``.
-    dropout : float in [0, 1), default=0.0
-        Inserts ``Dropout(dropout)`` after every activation layer of ``layers`` (put ``Dropout`` layers in
-        ``layers`` for other placements).
+    {parameters}
 
-    All other parameters (``solver``, ``alpha``, ``batch_size``, ``learning_rate*``, ``max_iter``,
-    ``early_stopping``, ``dtype``, ``class_weight``, ``fused``, ...) mean what they mean in ``fastnn.MLPClassifier``;
-    ``fused`` applies to ``Dense (activation Dense)*`` stacks, every other stack trains layer by layer.
+    Attributes
+    ----------
+    {attributes}
 
-    Initialisation: ``Dense`` and ``Conv2D`` weights are drawn from ``random_state`` following each layer's ``init``
-    (Dense: Glorot uniform by default, as scikit-learn; Conv2D: He uniform; see ``fastnn.estimators.stack``); ``BatchNorm``
-    starts at ``gamma = 1, beta = 0``; dropout masks come from a seed drawn from ``random_state``.
+    See Also
+    --------
+    NeuralNetRegressor : The same for regression.
+    MLPClassifier : The preset of dense layers; its Notes give the objective, the fused epoch and the control over
+        a fit.
+    CNNClassifier : The preset of convolutions, pooling and dense layers.
+    fastnn.layers : The layers a stack is made of.
 
-    Attributes are those of ``MLPClassifier`` plus ``input_shape_``; ``coefs_[i]`` / ``intercepts_[i]`` are the
-    two parameter arrays of the i-th layer with parameters (``W``, ``b``; for ``BatchNorm`` ``gamma``, ``beta``),
-    ``layer_state_`` (stacks with ``BatchNorm`` only) its running means and variances, used at inference, so a row
-    predicted alone gets the output it gets inside a batch.
+    Notes
+    -----
+    A stack of ``Dense`` layers and activations (without ``Dropout`` or other layers) trains with the fused epoch
+    of ``MLPClassifier`` (see ``fused``); every other stack trains layer by layer. The ``layers`` templates are
+    pickled as given (a few numbers each, no arrays); the fitted model is pickled as ``coefs_``,
+    ``intercepts_``, ``layer_state_`` and the optimizer state, and the network is rebuilt from them on first use.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from fastnn import BatchNorm, Dense, NeuralNetClassifier, ReLU
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = NeuralNetClassifier([Dense(64), BatchNorm(), ReLU()], early_stopping=True, learning_rate_init=0.01,
+    ...                           random_state=0)
+    >>> [coef.shape for coef in clf.fit(X_train, y_train).coefs_]  # Dense W, BatchNorm gamma, output W
+    [(64, 64), (64,), (64, 10)]
+    >>> [state.shape for state in clf.layer_state_]  # BatchNorm's running mean and variance
+    [(64,), (64,)]
+    >>> bool(clf.score(X_test, y_test) > 0.9)
+    True
     """
 
     _parameter_constraints = {
@@ -199,14 +220,42 @@ class NeuralNetClassifier(LayerFeatures, ModelSummary, _TemplateStack, Classifie
         self.transform_layer = transform_layer
 
 
+@document(COMMON_ATTRIBUTES + SHAPED + STATEFUL, **TEMPLATE_STACK)
 class NeuralNetRegressor(LayerFeatures, ModelSummary, _TemplateStack, RegressorBase):
     """Neural-network regressor over any stack of fastnn layers: ``layers`` followed by ``Dense(n_outputs)``.
 
-    ``loss``: ``'squared_error'`` (default), ``'absolute_error'``, ``'huber'`` (threshold ``huber_delta``, in the
-    units of ``y``) or ``'poisson'`` (log link); see ``fastnn.MLPRegressor``. ``NeuralNetRegressor([Dense(100),
-    ReLU()])`` *is* ``MLPRegressor()``, bit for bit. ``layers``, ``input_shape``, ``dropout``, the initialisation and
-    the attributes are as in ``NeuralNetClassifier``; every other parameter means what it means in
-    ``MLPRegressor``.
+    Trains the stack on ``loss`` exactly as ``MLPRegressor`` trains its own, with the same solvers, schedules,
+    early stopping, ``warm_start``, ``partial_fit``, ``sample_weight``, ``transform``, failure-safe fits and
+    pickles. ``NeuralNetRegressor([Dense(100), ReLU()])`` *is* ``MLPRegressor()``, bit for bit. The layers are
+    initialised as in ``NeuralNetClassifier``.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Attributes
+    ----------
+    {attributes}
+
+    See Also
+    --------
+    NeuralNetClassifier : The same for classification; its Notes say which stacks train fused and what is pickled.
+    MLPRegressor : The preset of dense layers; its Notes give the losses' formulas.
+    fastnn.layers : The layers a stack is made of.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_friedman1
+    >>> from sklearn.model_selection import train_test_split
+    >>> from fastnn import Dense, NeuralNetRegressor, ReLU
+    >>> X, y = make_friedman1(n_samples=1000, random_state=0)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> reg = NeuralNetRegressor([Dense(64), ReLU()], loss="huber", early_stopping=True, learning_rate_init=0.01,
+    ...                          random_state=0)
+    >>> reg.fit(X_train, y_train).predict(X_test[:3]).shape
+    (3,)
+    >>> bool(reg.score(X_test, y_test) > 0.7)
+    True
     """
 
     _parameter_constraints = {

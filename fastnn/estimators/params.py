@@ -14,8 +14,8 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ..training.solver_registry import SOLVERS
 
-#: Shared training hyperparameter -> default. The first 23 are scikit-learn 1.9's MLP parameters (same defaults);
-#: the rest are fastnn's.
+#: Shared training hyperparameter -> default. The first 21 are scikit-learn 1.9's MLP parameters (same defaults; its
+#: other two, hidden_layer_sizes and activation, belong to the presets); the rest, from scoring on, are fastnn's.
 TRAINING_DEFAULTS = {
     "solver": "adam",
     "alpha": 0.0001,

@@ -7,9 +7,36 @@ from .base import Layer
 
 
 class Activation(Layer):
-    """Base of the element-wise activations, over any shape (the kernels see flat views). ``code`` names the
-    function in ``kernels.activations`` and ``slope`` is its float parameter (LeakyReLU's negative slope), so the
-    fused dense epoch can run any activation from these two numbers."""
+    """Base of the element-wise activations ``y = f(x)``, over any per-sample shape (the kernels see flat views).
+
+    ``code`` names the function in ``fastnn.kernels.activations`` and ``slope`` is its float parameter
+    (``LeakyReLU``'s negative slope, 0 for the others), so the fused dense epoch can run any activation from these
+    two numbers. The backward pass reads only the output: ``dx = f'(x) * dout`` with ``f'`` written in terms of
+    ``y``. Activations have no parameters and ignore ``l2``.
+
+    Attributes
+    ----------
+    code : int
+        The activation's code in ``fastnn.kernels.activations`` (a class attribute).
+    slope : float
+        The kernel's float parameter (a class attribute, or ``LeakyReLU``'s ``negative_slope``).
+
+    See Also
+    --------
+    ReLU, LeakyReLU, Sigmoid, Tanh, Identity : The activations.
+    Layer : The layer contract.
+
+    Examples
+    --------
+    >>> from fastnn.layers import Activation, LeakyReLU
+    >>> layer = LeakyReLU(0.1)
+    >>> isinstance(layer, Activation), layer.slope
+    (True, 0.1)
+    >>> layer.build((2,), np.float64)
+    (2,)
+    >>> layer.forward(np.array([[-1.0, 2.0]]))
+    array([[-0.1,  2. ]])
+    """
 
     code = codes.IDENTITY
     slope = 0.0

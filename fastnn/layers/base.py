@@ -5,28 +5,140 @@ from ..kernels import checks as _checks
 
 
 def kernel_array(x, dtype):
-    """``x`` as a C-contiguous, writable, aligned array of ``dtype``: what every kernel is compiled for. Numba
-    types read-only (e.g. memmapped) and unaligned arrays separately, so those are copied instead of compiling
-    every kernel once more for them."""
+    """``x`` as a C-contiguous, writable, aligned array of ``dtype``: what every kernel is compiled for.
+
+    Numba compiles a kernel once per array type, and a read-only (e.g. memory-mapped) or unaligned array is a type
+    of its own; such arrays are copied instead of compiling every kernel once more for them. An array that already
+    qualifies is returned as it is, without a copy.
+
+    Parameters
+    ----------
+    x : array-like
+        Any array, list or scalar NumPy can convert.
+    dtype : data-type
+        The kernels' float type, ``np.float32`` or ``np.float64``.
+
+    Returns
+    -------
+    array : ndarray of dtype ``dtype``
+        ``x`` itself when it already is C-contiguous, writable, aligned and of ``dtype``; else a converted copy.
+
+    See Also
+    --------
+    all_finite : The finiteness check over such arrays.
+
+    Examples
+    --------
+    >>> from fastnn.layers import kernel_array
+    >>> x = np.arange(6).reshape(2, 3).T  # integers, Fortran order
+    >>> y = kernel_array(x, np.float32)
+    >>> y.dtype, y.flags.c_contiguous, y.flags.writeable
+    (dtype('float32'), True, True)
+    >>> kernel_array(y, np.float32) is y
+    True
+    """
     x = np.ascontiguousarray(x, dtype=dtype)
     return x if x.flags.writeable and x.flags.aligned else x.copy()
 
 
 def all_finite(x):
-    """Whether every entry of the C-contiguous array ``x`` is finite (one kernel pass, no temporaries)."""
+    """Whether every entry of the array ``x`` is finite: no NaN, no infinity.
+
+    One compiled pass over the array (``fastnn.kernels.checks``), with no temporary arrays, where
+    ``np.isfinite(x).all()`` allocates a boolean array of ``x``'s size; the estimators run it over inputs and
+    parameters.
+
+    Parameters
+    ----------
+    x : ndarray of float32 or float64
+        Any shape; C-contiguous (as ``kernel_array`` returns), else it is copied first.
+
+    Returns
+    -------
+    finite : bool
+        True when every entry is finite (also for an empty array).
+
+    See Also
+    --------
+    kernel_array : Makes an array the kernels take.
+
+    Examples
+    --------
+    >>> from fastnn.layers import all_finite
+    >>> all_finite(np.array([[1.0, -2.5], [0.0, 1e300]]))
+    True
+    >>> all_finite(np.array([1.0, np.nan]))
+    False
+    """
     flat = x.reshape(-1).view()
     flat.flags.writeable = False  # one compiled signature for writable and read-only arrays
     return bool(_checks.all_finite(flat))
 
 
 class Layer:
-    """Base class. Subclasses with parameters fill ``params``/``grads`` and ``penalized`` in ``build``; subclasses
-    with non-trainable state (running statistics) fill ``state``, a list of arrays that training updates in place
-    and that optimizers never see.
+    """Base class of every layer: a differentiable map from a batch ``(N, *input_shape)`` to ``(N, *output_shape)``.
 
-    ``backward(dout, l2=0.0) -> dx`` fills ``grads`` and returns the input gradient; ``l2`` is the coefficient of
-    the L2 penalty ``0.5 * l2 * ||p||^2`` on each parameter ``p`` marked in ``penalized``, whose gradient gets
-    ``l2 * p`` added (layers without penalised parameters ignore it)."""
+    The contract (``docs/design.md``; ``Sequential`` and the estimators rely on it):
+
+    - ``build(input_shape, dtype, rng) -> output_shape`` fixes the per-sample shapes (the batch axis excluded) and
+      the dtype, and allocates the parameters, drawing initial values from the ``numpy.random.Generator`` ``rng``.
+      Subclasses implement ``_build(input_shape, rng) -> output_shape``, where those with parameters fill
+      ``params``, ``grads`` (zero arrays of the same shapes, same order) and ``penalized``, and those with
+      non-trainable state (running statistics) fill ``state``.
+    - ``forward(x, training=False) -> y`` converts ``x`` (``kernel_array``), checks its shape and calls
+      ``_forward(x, training)``, which subclasses implement; with ``training=True`` it keeps on the layer what
+      ``backward`` needs.
+    - ``backward(dout, l2=0.0) -> dx`` fills ``grads`` with the gradients for the upstream gradient ``dout``
+      (never writing into it) and returns the gradient with respect to the input. ``l2`` is the coefficient of
+      the L2 penalty ``0.5 * l2 * ||p||^2`` on each parameter ``p`` marked in ``penalized``, whose gradient gets
+      ``l2 * p`` added (layers without penalised parameters ignore it).
+    - Optimizers update ``params`` in place, and ``Sequential`` rebinds ``params``/``grads`` (``bind``) and
+      ``state`` (``bind_state``) to views of its flat vectors, keeping their values; a layer that names its arrays
+      (``W``, ``b``) re-reads them in ``_bound()``.
+
+    Attributes
+    ----------
+    params : list of ndarray
+        Trainable arrays, empty before ``build`` and for layers without parameters.
+    grads : list of ndarray
+        Gradients of ``params``, same shapes and order, filled by ``backward``.
+    penalized : list of bool
+        Per entry of ``params``, whether the L2 penalty applies (weights yes, biases no).
+    state : list of ndarray
+        Non-trainable arrays that training updates and inference reads (``BatchNorm``'s running mean and
+        variance); optimizers never see them.
+    dtype : numpy.dtype or None
+        float32 or float64 once built, None before.
+    input_shape, output_shape : tuple of int or None
+        Per-sample shapes once built.
+    input_grad : bool
+        Whether ``backward`` computes the input gradient; ``Sequential`` clears it for its first trainable layer.
+
+    See Also
+    --------
+    Activation : Base of the element-wise activations.
+    fastnn.gradcheck.check_layer : Checks a layer's ``backward`` against central differences.
+
+    Examples
+    --------
+    A layer without parameters that doubles its input:
+
+    >>> from fastnn.gradcheck import check_layer
+    >>> from fastnn.layers import Layer
+    >>> class Double(Layer):
+    ...     def _forward(self, x, training):
+    ...         return 2 * x
+    ...     def backward(self, dout, l2=0.0):
+    ...         return 2 * dout
+    >>> layer = Double()
+    >>> layer.build((3,), np.float64)
+    (3,)
+    >>> layer.forward(np.ones((2, 3)))
+    array([[2., 2., 2.],
+           [2., 2., 2.]])
+    >>> check_layer(Double(), (3,))["x"] < 1e-8
+    True
+    """
 
     #: Whether backward must compute the input gradient; ``Sequential`` clears it for its first layer.
     input_grad = True

@@ -29,11 +29,72 @@ SPARSE_CHUNK = 2048
 
 
 class Sequential:
-    """A stack of layers with a loss (on the logits) and an optimizer.
+    """A stack of layers with a loss (on the logits) and an optimizer, over one flat parameter vector.
 
-    ``fused`` chooses how ``train_epoch`` and ``logits`` run a ``Dense (activation Dense)*`` stack: ``'auto'`` (the
-    tiered plan of ``fastnn.network.fused``), ``True`` (always one fused kernel call) or ``False`` (layer by layer).
-    Other stacks always run layer by layer. ``fused_epochs`` counts the epochs that ran fused.
+    ``build(input_shape, dtype=np.float32, random_state=None)`` builds the layers for per-sample ``input_shape``
+    (the batch axis excluded) and makes every layer's parameters views into ``flat_params`` and its gradients views
+    into ``flat_grads``, so that one optimizer step updates the whole vector and saving or restoring the weights
+    is one copy (``copy_params``, ``load_params``). It returns the network. ``forward(X)`` and ``logits(X)`` give
+    the logits, ``predict(X)`` the float64 outputs through the loss's link (probabilities for the
+    cross-entropies); ``train_step(X, y)`` takes one optimizer step on a batch and ``train_epoch`` a whole
+    mini-batch epoch. The estimators build one of these; ``network_`` is a fitted estimator's.
+
+    Parameters
+    ----------
+    layers : list of fastnn.layers.Layer
+        The layers in order; the last one emits the logits the loss takes. Built in place by ``build``.
+    loss : fastnn.losses.Loss
+        The loss on the logits, e.g. ``SoftmaxCrossEntropy()`` (integer labels or one-hot targets).
+    optimizer : fastnn.optimizers.Optimizer or None, default=None
+        The optimizer of ``train_step`` and ``train_epoch``; None means ``Adam(1e-3)``.
+    fused : {'auto', True, False}, default='auto'
+        How ``train_epoch`` and ``logits`` run a ``Dense (activation Dense)*`` stack: ``'auto'`` (the tiered plan
+        of ``fastnn.network.fused``: one fused kernel call once that kernel is compiled, or when the remaining work
+        repays compiling it), ``True`` (always the fused kernel) or ``False`` (layer by layer). Other stacks always
+        run layer by layer; both ways give bit-identical results.
+
+    Attributes
+    ----------
+    flat_params : ndarray of shape (n_params,)
+        Every parameter array of every layer, in layer order (after ``build``).
+    flat_grads : ndarray of shape (n_params,)
+        Their gradients, same layout, filled by ``loss_and_grad`` and ``train_step``.
+    flat_state : ndarray of shape (n_state,)
+        The layers' non-trainable arrays (``BatchNorm``'s running statistics), same idea.
+    input_shape, output_shape : tuple of int
+        Per-sample shapes of the input and of the logits (after ``build``).
+    dtype : numpy.dtype
+        float32 or float64 (after ``build``).
+    built : bool
+        Whether ``build`` ran.
+    fused_epochs : int
+        How many calls of ``train_epoch`` ran as one fused kernel call.
+
+    See Also
+    --------
+    NeuralNetClassifier, NeuralNetRegressor : Train a stack of layers with scikit-learn's interface.
+
+    Notes
+    -----
+    The objective of ``loss_and_grad`` and ``train_step`` on a batch is ``loss(forward(X), y, w) + 0.5 * l2 *
+    sum ||W||^2``, the penalty over the arrays marked in each layer's ``penalized`` (weights, not biases).
+    ``train_epoch`` uses ``l2 = alpha / sum_B w`` for each batch ``B``, scikit-learn's MLP objective.
+
+    Examples
+    --------
+    >>> from fastnn import Adam, Dense, ReLU, Sequential, SoftmaxCrossEntropy
+    >>> net = Sequential([Dense(16), ReLU(), Dense(3)], SoftmaxCrossEntropy(), Adam(0.01))
+    >>> net = net.build((4,), np.float64, random_state=0)
+    >>> net.flat_params.shape  # 4 * 16 + 16 + 16 * 3 + 3
+    (131,)
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 4))
+    >>> y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    >>> losses = [net.train_step(X, y) for _ in range(100)]
+    >>> bool(losses[-1] < 0.5 * losses[0])
+    True
+    >>> net.predict(X).shape
+    (60, 3)
     """
 
     def __init__(self, layers, loss, optimizer=None, fused="auto"):
@@ -47,7 +108,8 @@ class Sequential:
         self.built = False
 
     def build(self, input_shape, dtype=np.float32, random_state=None):
-        """Build every layer for per-sample ``input_shape`` and gather parameters into flat vectors."""
+        """Build every layer for per-sample ``input_shape`` and gather parameters into flat vectors; returns the
+        network. ``random_state`` (None, an int or a ``numpy.random.Generator``) seeds the initial weights."""
         rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
         self.dtype = np.dtype(dtype)
         shape = tuple(input_shape)

@@ -48,19 +48,56 @@ __all__ = [
 DEFAULT_OPSET = min(skl2onnx.get_latest_tested_opset_version(), onnx.defs.onnx_opset_version())
 
 
-def register_estimator(cls):
-    """Register skl2onnx's shape calculator and converter for a fastnn estimator class (a classifier or a
-    regressor whose fitted instances have ``network_`` and ``out_activation_``); returns ``cls``."""
-    alias = f"Fastnn{cls.__name__}"
-    if issubclass(cls, ClassifierMixin):
+def register_estimator(estimator_class):
+    """Register skl2onnx's shape calculator and converter for a fastnn estimator class.
+
+    Importing ``fastnn.onnx`` registers every estimator class ``fastnn`` exports; a subclass of one of them (which
+    skl2onnx looks up by exact class) needs this call, as a decorator or a function. The converter exports the
+    fitted ``network_`` and the output link ``out_activation_``, so a subclass must predict through them.
+
+    Parameters
+    ----------
+    estimator_class : type
+        A classifier or regressor class built on fastnn's estimators (its fitted instances have ``network_``,
+        ``out_activation_`` and ``n_outputs_``; classifiers also ``classes_``).
+
+    Returns
+    -------
+    estimator_class : type
+        ``estimator_class`` itself, so that the function works as a class decorator.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator_class`` is neither a classifier nor a regressor.
+
+    See Also
+    --------
+    to_onnx : Converts a fitted estimator.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from fastnn import MLPRegressor
+    >>> from fastnn.onnx import register_estimator, to_onnx
+    >>> @register_estimator
+    ... class MyRegressor(MLPRegressor):
+    ...     pass
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = MyRegressor(hidden_layer_sizes=(8,), random_state=0).partial_fit(X, y)
+    >>> [output.name for output in to_onnx(reg, X).graph.output]
+    ['variable']
+    """
+    alias = f"Fastnn{estimator_class.__name__}"
+    if issubclass(estimator_class, ClassifierMixin):
         skl2onnx.update_registered_converter(
-            cls, alias, classifier_shape, convert_classifier, options=CLASSIFIER_OPTIONS
+            estimator_class, alias, classifier_shape, convert_classifier, options=CLASSIFIER_OPTIONS
         )
-    elif issubclass(cls, RegressorMixin):
-        skl2onnx.update_registered_converter(cls, alias, regressor_shape, convert_regressor)
+    elif issubclass(estimator_class, RegressorMixin):
+        skl2onnx.update_registered_converter(estimator_class, alias, regressor_shape, convert_regressor)
     else:
-        raise TypeError(f"register_estimator: {cls.__name__} is neither a classifier nor a regressor.")
-    return cls
+        raise TypeError(f"register_estimator: {estimator_class.__name__} is neither a classifier nor a regressor.")
+    return estimator_class
 
 
 def _fastnn_estimators():
@@ -76,18 +113,101 @@ ESTIMATORS = tuple(register_estimator(cls) for cls in _fastnn_estimators())
 
 
 def to_onnx(model, X, *, target_opset=None, options=None, **kwargs):
-    """``skl2onnx.to_onnx`` with float32 input: ``model`` (a fitted fastnn estimator, or a pipeline ending in
-    one) converted for inputs shaped like ``X`` (only ``X[:1]`` is used, converted to float32). ``options`` and
-    other keywords go to skl2onnx (e.g. ``options={id(model): {'zipmap': False}}``)."""
+    """Convert a fitted fastnn estimator, or a pipeline ending in one, to ONNX: ``skl2onnx.to_onnx`` with float32
+    input.
+
+    The graph takes float32 rows ``(N, n_features)`` named ``"X"`` (``CNNClassifier`` also ``(N, C, H, W)``
+    images) and computes in float32 whatever the model's ``dtype``. Classifiers output ``label`` and
+    ``probabilities``, regressors ``variable`` ``(N, n_outputs)``; see the module docstring for the options.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted fastnn estimator, or a scikit-learn pipeline whose steps skl2onnx converts.
+    X : array-like
+        Sample input: only ``X[:1]``, converted to float32, is used to type the graph's input.
+    target_opset : int or None, default=None
+        The ONNX opset of the default domain; None is ``DEFAULT_OPSET``. At least ``MIN_OPSET`` (13).
+    options : dict or None, default=None
+        skl2onnx's conversion options, e.g. ``{id(model): {'zipmap': False}}`` for a probability tensor in place
+        of a list of dicts, or ``{id(model): {'nocl': True}}`` for class indices as labels.
+    **kwargs
+        Passed on to ``skl2onnx.to_onnx``.
+
+    Returns
+    -------
+    onx : onnx.ModelProto
+        The converted model; ``onx.SerializeToString()`` is what ``onnxruntime.InferenceSession`` takes.
+
+    See Also
+    --------
+    network_to_onnx : Exports a bare ``Sequential``.
+
+    Examples
+    --------
+    >>> import onnxruntime
+    >>> from sklearn.datasets import load_digits
+    >>> from fastnn import MLPClassifier
+    >>> from fastnn.onnx import to_onnx
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = (X / 16).astype(np.float32)
+    >>> clf = MLPClassifier((32,), early_stopping=True, learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> onx = to_onnx(clf, X, options={id(clf): {"zipmap": False}})
+    >>> sess = onnxruntime.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    >>> labels, proba = sess.run(None, {"X": X})
+    >>> proba.shape, bool(np.mean(labels == clf.predict(X)) > 0.99)
+    ((1797, 10), True)
+    """
     X = np.asarray(X, dtype=np.float32)[:1]
     opset = DEFAULT_OPSET if target_opset is None else target_opset
     return skl2onnx.to_onnx(model, X, target_opset=opset, options=options, **kwargs)
 
 
 def network_to_onnx(net, *, target_opset=None):
-    """A ``ModelProto`` computing ``net.forward(X)`` (the logits, before softmax/sigmoid/exp) for a built
-    ``Sequential``: float32 input ``X`` of shape ``(N, *net.input_shape)``, float32 output ``logits`` of shape
-    ``(N, *net.output_shape)``."""
+    """Export a built ``Sequential`` to ONNX: a model computing its logits ``net.forward(X)``.
+
+    The graph has the float32 input ``X`` of shape ``(N, *net.input_shape)`` and the float32 output ``logits`` of
+    shape ``(N, *net.output_shape)``, before the loss's output link (softmax, sigmoid or exp); each layer converts
+    through ``LAYER_CONVERTERS``.
+
+    Parameters
+    ----------
+    net : fastnn.Sequential
+        A built network (``net.build(...)``, or a fitted estimator's ``network_``).
+    target_opset : int or None, default=None
+        The ONNX opset of the default domain; None is ``DEFAULT_OPSET``. At least ``MIN_OPSET`` (13).
+
+    Returns
+    -------
+    model : onnx.ModelProto
+        The checked model (``onnx.checker.check_model``).
+
+    Raises
+    ------
+    ValueError
+        If ``net`` is not built or ``target_opset`` is below ``MIN_OPSET``.
+    NotImplementedError
+        If a layer has no converter (see ``converts``).
+
+    See Also
+    --------
+    to_onnx : Converts a fitted estimator, output link and labels included.
+    converts : Registers a converter for another layer class.
+
+    Examples
+    --------
+    >>> import onnxruntime
+    >>> from fastnn import Dense, ReLU, Sequential, SquaredError
+    >>> from fastnn.onnx import network_to_onnx
+    >>> net = Sequential([Dense(4), ReLU(), Dense(2)], SquaredError()).build((3,), np.float32, random_state=0)
+    >>> model = network_to_onnx(net)
+    >>> [tensor.name for tensor in model.graph.input], [tensor.name for tensor in model.graph.output]
+    (['X'], ['logits'])
+    >>> sess = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    >>> X = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    >>> np.allclose(sess.run(None, {"X": X})[0], net.forward(X), atol=1e-6)
+    True
+    """
     if not getattr(net, "built", False):
         raise ValueError("network_to_onnx needs a built network: call net.build(input_shape) or fit it first.")
     opset = DEFAULT_OPSET if target_opset is None else int(target_opset)

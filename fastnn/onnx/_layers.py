@@ -26,7 +26,52 @@ LAYER_CONVERTERS = {}
 
 
 def converts(*classes):
-    """Decorator registering a converter for the given layer classes."""
+    """Decorator registering an ONNX converter for the given layer classes (in ``LAYER_CONVERTERS``).
+
+    A converter is ``f(graph, layer, x) -> y``: it reads the fitted ``layer``, adds the nodes computing the
+    layer's inference forward pass from the tensor named ``x``, and returns the name of its output tensor.
+    ``graph.const(array, hint)`` adds a constant in the graph's float type and ``graph.node(op_type, inputs,
+    hint, **attributes)`` a node of the default ONNX domain (at opset ``MIN_OPSET`` or later); tensors keep
+    fastnn's layouts, ``(N, n)`` rows and ``(N, C, H, W)`` images. Registration is by exact class: a subclass of a
+    supported layer needs its own converter.
+
+    Parameters
+    ----------
+    *classes : type
+        The layer classes (subclasses of ``fastnn.layers.Layer``) the decorated function converts.
+
+    Returns
+    -------
+    decorator : callable
+        Registers the function for each class and returns it unchanged.
+
+    See Also
+    --------
+    network_to_onnx : Exports a ``Sequential`` through the converters.
+
+    Examples
+    --------
+    A converter for a custom layer that doubles its input:
+
+    >>> import onnxruntime
+    >>> from fastnn import Dense, Sequential, SquaredError
+    >>> from fastnn.layers import Layer
+    >>> from fastnn.onnx import converts, network_to_onnx
+    >>> class Double(Layer):
+    ...     def _forward(self, x, training):
+    ...         return 2 * x
+    ...     def backward(self, dout, l2=0.0):
+    ...         return 2 * dout
+    >>> @converts(Double)
+    ... def double_nodes(graph, layer, x):
+    ...     return graph.node("Mul", [x, graph.const(np.array(2.0), "two")], "doubled")
+    >>> net = Sequential([Dense(2), Double()], SquaredError()).build((3,), np.float32, random_state=0)
+    >>> sess = onnxruntime.InferenceSession(network_to_onnx(net).SerializeToString(),
+    ...                                     providers=["CPUExecutionProvider"])
+    >>> X = np.ones((4, 3), np.float32)
+    >>> np.allclose(sess.run(None, {"X": X})[0], net.forward(X), atol=1e-6)
+    True
+    """
 
     def register(fn):
         for cls in classes:
