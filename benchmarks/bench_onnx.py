@@ -16,7 +16,6 @@ Needs the ``onnx`` extra (``pip install fastnn[onnx]``).
 """
 import argparse
 import os
-import platform
 import sys
 import time
 import warnings
@@ -26,7 +25,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable from the repository root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import digits, quiet  # noqa: E402
+from benchmarks.common import digits, machine_info, quiet  # noqa: E402
 
 MODELS = ["mlp", "cnn"]
 IMPLS = ["fastnn", "onnxruntime"]
@@ -112,14 +111,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime and BLAS threads (default: theirs)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (seconds instead of a minute)")
+    parser.add_argument("--table", help="also write the Markdown table, with date, machine and command, to this file")
     args = parser.parse_args(argv)
     repeats = 5 if args.quick else 21
     X = digits()[0]
     cases = {"one row": (np.array(X[:1]), 20 if args.quick else 200), f"{len(X)} rows": (np.array(X), 2 if args.quick else 10)}
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; threads: "
-          f"{args.threads or 'default'}; median of {repeats} alternating rounds per cell")
-    print("| model | rows | fastnn predict_proba | onnxruntime | fastnn / onnxruntime |")
-    print("|---|---|---|---|---|")
+    lines = [f"Machine: {machine_info()}; threads: {args.threads or 'default'}; median of {repeats} alternating "
+             "rounds per cell", "", "Command: `python benchmarks/bench_onnx.py "
+             + " ".join(sys.argv[1:] if argv is None else argv) + "`", "",
+             "| model | rows | fastnn predict_proba | onnxruntime | fastnn / onnxruntime |", "|---|---|---|---|---|"]
+    print("\n".join(lines), flush=True)
     results = {}
     models = {model: predictors(model, args.threads) for model in MODELS}
     if args.threads:
@@ -135,9 +136,13 @@ def main(argv=None):
                 warnings.simplefilter("ignore")
                 t = measure(funcs, rows, repeats, inner)
             results[(model, case)] = t
-            print(f"| {model} | {case} | {_fmt(t['fastnn'])} | {_fmt(t['onnxruntime'])} | "
-                  f"{t['fastnn'] / t['onnxruntime']:.2f} |")
+            lines.append(f"| {model} | {case} | {_fmt(t['fastnn'])} | {_fmt(t['onnxruntime'])} | "
+                         f"{t['fastnn'] / t['onnxruntime']:.2f} |")
+            print(lines[-1], flush=True)
     print(f"load after: {os.getloadavg()[0]:.2f}")
+    if args.table:
+        with open(args.table, "w") as f:
+            f.write("\n".join(lines) + "\n")
     return results
 
 

@@ -16,8 +16,10 @@ already fitted once: ``partial_fit`` is exactly one shuffled pass over all rows 
 with no weight initialisation and no convergence bookkeeping, and the first call (in ``prepare_epoch``, never
 timed) is where fastnn's kernels compile or load from Numba's cache.
 """
+import datetime
 import functools
 import os
+import platform
 import time
 import tracemalloc
 import warnings
@@ -224,3 +226,44 @@ def run_start(cache_dir, python=None):
     t0 = time.perf_counter()
     subprocess.run([python or sys.executable, "-c", setup + stmt], check=True)
     return time.perf_counter() - t0
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def machine_info():
+    """One line: CPU, cores, OS, library versions, BLAS and its threads, load average and date."""
+    import numba
+    import scipy
+    import sklearn
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions = (f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
+                f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}")
+    if torch_available():
+        import torch
+
+        versions += f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = ", ".join(f"{p['internal_api']} {p['version']} ({p['num_threads']} threads)"
+                         for p in threadpool_info() if p["user_api"] == "blas")
+    except Exception:  # threadpoolctl missing or confused: not worth failing the report
+        blas = "unknown"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; {versions}; BLAS: {blas}; "
+            f"load average at start {load}; {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")

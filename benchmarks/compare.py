@@ -34,9 +34,7 @@ layer by layer until the background compile of the fused epoch lands (see ``benc
 whole fits, later processes and grid searches).
 """
 import argparse
-import datetime
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -49,6 +47,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import common  # noqa: E402
+from benchmarks.common import machine_info, torch_available  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = ["sklearn", "torch"]
@@ -67,9 +66,6 @@ GOALS = {
 }
 # Extra CNN cases: compare.py case -> benchmarks/cnn_shapes.py shape.
 CNN_SHAPES = {"T6b": "cifar5", "T6c": "wide"}
-# The issue's numbers for the peers on this kind of machine, for reference.
-ISSUE = {"T1": "sklearn 39 ms, PyTorch 60 ms", "T2": "sklearn 0.73 s, PyTorch 0.77 s", "T3": "sklearn 386 us",
-         "T6": "PyTorch 2.9 s"}
 
 SIZES = {
     # name: (T1 rows, T2 rows, T6 images, repeats, T3 calls per repeat, T4 warm runs)
@@ -79,14 +75,6 @@ SIZES = {
 
 
 # --------------------------------------------------------------------------------------------- PyTorch
-def torch_available():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 class TorchMLP:
     """nn.Linear(n_in, hidden)-ReLU-nn.Linear(hidden, 10), CrossEntropyLoss, Adam: the T1/T2 peer."""
 
@@ -363,38 +351,6 @@ def table(results, sizes):
     return "\n".join(lines)
 
 
-def machine_info():
-    import numba
-    import scipy
-    import sklearn
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    versions = (f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
-                f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}")
-    if torch_available():
-        import torch
-
-        versions += f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = ", ".join(f"{p['internal_api']} {p['version']} ({p['num_threads']} threads)"
-                         for p in threadpool_info() if p["user_api"] == "blas")
-    except Exception:  # threadpoolctl missing or confused: not worth failing the report
-        blas = "unknown"
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; {versions}; BLAS: {blas}; "
-            f"load average at start {load}; {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")
-
-
 def chart(results, path, sizes, sizes_name):
     import matplotlib
 
@@ -508,8 +464,7 @@ def main(argv=None):
             results[case] = funcs[case](sizes, impls, log, notes)
     text = table(results, sizes)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    foot = [f"Machine: {header}; load average at end {load}", f"Command: python benchmarks/compare.py {' '.join(argv or sys.argv[1:])}".rstrip(),
-            f"Issue's peer numbers for reference: " + "; ".join(f"{k} {v}" for k, v in ISSUE.items())]
+    foot = [f"Machine: {header}; load average at end {load}", f"Command: `{('python benchmarks/compare.py ' + ' '.join(argv or sys.argv[1:])).rstrip()}`"]
     if os.environ.get(common.DEFAULT_PATH_ENV):
         notes.insert(0, "--fresh: fastnn's default path (fused='auto', empty kernel cache, no warm-up)")
     foot += [f"Note: {n}" for n in dict.fromkeys(notes)]

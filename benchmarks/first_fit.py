@@ -331,6 +331,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="tiny fits: checks the script, measures nothing")
     parser.add_argument("--fresh", action="store_true", help="the default path without a warm-up (see above)")
+    parser.add_argument("--table", help="also write the Markdown table, with date, machine and command, to this file")
     args = parser.parse_args(argv)
     cases = {**CASES, **FRESH_CASES} if args.fresh else CASES
     names = args.cases or list(FRESH_CASES if args.fresh else CASES)
@@ -345,7 +346,22 @@ def main(argv=None):
         print("\n".join("| " + " | ".join(row) + " |" for row in new), flush=True)
         rows += new
     print(f"load average at the end: {os.getloadavg()}")
+    if args.table:
+        _write_table(args.table, rows, argv)
     return rows
+
+
+def _write_table(path, rows, argv):
+    from benchmarks.common import machine_info
+
+    command = " ".join(["python -m benchmarks.first_fit", *(sys.argv[1:] if argv is None else argv)])
+    if os.environ.get("FASTNN_BACKGROUND_COMPILE") == "0":
+        command = "FASTNN_BACKGROUND_COMPILE=0 " + command
+    lines = [f"Machine: {machine_info()}", "", f"Command: `{command}`", "",
+             "| case | fastnn | scikit-learn | fastnn / scikit-learn time (or: how many times faster) | goal |",
+             "|---|---|---|---|---|", *("| " + " | ".join(row) + " |" for row in rows)]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
