@@ -1,4 +1,4 @@
-"""The conv/pool thread policy (``fastnn.layers.conv``: sample ranges, BLAS held at one thread) and Conv2D /
+"""The conv/pool thread policy (``fastnn.layers.threads``: sample ranges, BLAS held at one thread) and Conv2D /
 pooling split over several ranges: against naive loops and single-range results, float64 gradient checks, BLAS
 settings restored."""
 import numpy as np
@@ -7,7 +7,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from fastnn import layers as L
 from fastnn.gradcheck import check_layer
-from fastnn.layers import conv as conv_layer
+from fastnn.layers import threads as conv_layer
 
 from test_conv import conv_backward_ref, conv_ref
 

@@ -5,7 +5,7 @@ from ..kernels import conv as _conv
 from ..kernels import global_pool as _global_pool
 from ..kernels import pool as _pool
 from .base import Layer, image_shape, pair
-from .conv import run, split
+from .threads import run, split
 
 
 class _Pool2D(Layer):
