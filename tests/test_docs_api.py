@@ -6,29 +6,16 @@ whose names do not start with an underscore. A name may be listed under any modu
 """
 import importlib
 import inspect
-import re
+import sys
 from pathlib import Path
 
 import pytest
 
-API = Path(__file__).resolve().parents[1] / "docs" / "api" / "index.rst"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "_ext"))
+from numpydoc_checks import listed_names  # noqa: E402  (the API page's parser, shared with the docs build)
+
 MODULES = ["fastnn", "fastnn.layers", "fastnn.losses", "fastnn.optimizers", "fastnn.plotting", "fastnn.gradcheck",
            "fastnn.datasets", "fastnn.exceptions", "fastnn.onnx"]
-
-
-def listed_names():
-    """``(module, name)`` of every autosummary entry, under the module in force (``currentmodule``, ``module``)."""
-    module, entries, in_table = None, [], False
-    for line in API.read_text().splitlines():
-        if m := re.match(r"\.\. (?:currentmodule|module|automodule):: (\S+)", line):
-            module = m.group(1)
-        elif line.startswith(".. autosummary::"):
-            in_table = True
-        elif in_table and re.match(r"   [A-Za-z_]\w*$", line):
-            entries.append((module, line.strip()))
-        elif in_table and line and not line.startswith(" "):
-            in_table = False
-    return entries
 
 
 def public_objects(module_name):

@@ -14,12 +14,10 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from test_docs_api import listed_names
-
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "_ext"))
-from numpydoc_checks import CHECKS  # noqa: E402  (shared with docs/conf.py)
+from numpydoc_checks import CHECKS, listed_names  # noqa: E402  (shared with docs/conf.py)
 
 
 def documented_objects():
