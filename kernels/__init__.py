@@ -21,7 +21,7 @@ MODULES = (
 )
 _FROM_JIT = ("jit", "CacheFallbackWarning", "CacheRepairWarning")
 
-__all__ = [*MODULES, "codes", *_FROM_JIT, "cache_dir", "is_cached", "is_compiled", "signature"]
+__all__ = [*MODULES, "codes", *_FROM_JIT, "cache_dir", "damaged_entries", "is_cached", "is_compiled", "signature"]
 
 _lock = threading.Lock()
 _deferred = {}
@@ -62,6 +62,14 @@ def cache_dir():
     from ._jit import cache_dir
 
     return cache_dir()
+
+
+def damaged_entries(folder):
+    """``[(file name, reason)]`` for each file of the kernel cache ``folder`` that a load would reject (and
+    therefore compile and write again)."""
+    from ._cache_file import inspect
+
+    return inspect(folder)
 
 
 def signature(dispatcher, args):

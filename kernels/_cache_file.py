@@ -158,10 +158,12 @@ class CheckedCacheFile(caching.IndexDataCacheFile):
 
 
 def inspect(folder):
-    """``[(file name, reason)]`` for every index or data file in ``folder`` that a load would reject (stale source
-    stamps aside: they depend on the source file, and are simply recompiled)."""
+    """``[(file name, reason)]`` for every index or data file of this Numba version in ``folder`` that a load would
+    reject (stale source stamps aside: they depend on the source file, and are simply recompiled). Files of other
+    Numba versions belong to other environments sharing the folder; this one never reads them."""
+    own = f".numba{numba.__version__}.nbi"
     try:
-        names = sorted(n for n in os.listdir(folder) if n.endswith(".nbi"))
+        names = sorted(n for n in os.listdir(folder) if n.endswith(own))
     except OSError:
         return []
     bad = []

@@ -175,3 +175,14 @@ def test_info_lists_the_entries_that_cannot_be_loaded(damaged):
     assert f"entries that cannot be loaded: {len(indexes)} " in result.stdout, result.stdout
     for name in indexes:
         assert f"{name}: checksum mismatch" in result.stdout, result.stdout
+
+
+def test_inspect_reports_only_files_of_this_numba_version(tmp_path):
+    """Environments with other Numba releases may share the folder: their files are not this one's damage."""
+    import numba
+
+    (tmp_path / "dense.dense_forward-12.py311.numba0.0.1.nbi").write_bytes(b"another numba's index")
+    assert _cache_file.inspect(tmp_path) == []
+    own = f"dense.dense_forward-12.py311.numba{numba.__version__}.nbi"
+    (tmp_path / own).write_bytes(b"garbage")
+    assert [name for name, _ in _cache_file.inspect(tmp_path)] == [own]

@@ -44,15 +44,13 @@ def _blas_lines():
 
 
 def _cache_lines():
-    from ..kernels import cache_dir
+    from ..kernels import cache_dir, damaged_entries
 
     folder = cache_dir()
     if folder is None:
         return ["location: none writable, kernels run uncached (set NUMBA_CACHE_DIR)"]
-    from ..kernels._cache_file import inspect
-
     files, size = folder_size(folder)
-    bad = inspect(folder)
+    bad = damaged_entries(folder)
     unusable = f"entries that cannot be loaded: {len(bad)}" + (" (compiled and written again when used)" if bad else "")
     return [f"location: {folder}", f"size: {files} files, {size / 2**20:.1f} MiB", unusable,
             *(f"    {name}: {reason}" for name, reason in bad)]
