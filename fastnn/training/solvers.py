@@ -154,12 +154,7 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental, eve
         X, Y = X[train_idx], Y[train_idx]
         sample_weight = None if sample_weight is None else sample_weight[train_idx]
     n_samples = X.shape[0]
-    if est.batch_size == "auto":
-        batch_size = min(200, n_samples)
-    else:
-        if est.batch_size > n_samples:
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
-        batch_size = int(np.clip(est.batch_size, 1, n_samples))
+    batch_size = _batch_size(est, n_samples)
     batches = math.ceil(n_samples / batch_size)
     epochs = 1 if incremental else est.max_iter
     alpha, scale = float(est.alpha), float(est._reported_loss_scale())
@@ -181,38 +176,13 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental, eve
             total, _, status = net.train_epoch(
                 X, Y, sample_weight, order, batch_size, alpha, scale, steps_left=(epochs - epoch) * batches
             )
-            if status:
-                raise NonFiniteError(
-                    f"the training loss became non-finite (inf or NaN) at iteration {est.n_iter_ + 1}, mini-batch {status}"
-                )
-            est.n_iter_ += 1
-            est.loss_ = total / n_samples
-            # A last step that overflows the weights while its loss (computed before the update) was finite.
-            if not np.isfinite(net.flat_params).all():
-                raise NonFiniteError(f"the parameter weights became non-finite (inf or NaN) at iteration {est.n_iter_}")
-            est.t_ += n_samples
-            est.loss_curve_.append(est.loss_)
-            est.learning_rate_curve_.append(lr)
-            if est.verbose:
-                say("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+            _record_epoch(est, net, total, status, n_samples, lr, say)
             if early_stopping:
                 _update_validation(est, net, validation, say)
             else:
                 _update_training_loss(est)
             schedule.epoch_ends(optimizer, est.t_, len(est.loss_curve_))
-            stop = False
-            if est._no_improvement_count > est.n_iter_no_change:
-                if early_stopping:
-                    msg = "Validation score did not improve more than tol=%f for %d consecutive epochs." % (
-                        est.tol, est.n_iter_no_change)
-                else:
-                    msg = "Training loss did not improve more than tol=%f for %d consecutive epochs." % (
-                        est.tol, est.n_iter_no_change)
-                stop, what = schedule.no_improvement(optimizer)
-                if est.verbose:
-                    say(f"{msg} {what}")
-                if not stop:
-                    est._no_improvement_count = 0
+            stop = _no_improvement_stop(est, schedule, optimizer, say)
             if events and events.epoch_end(est, net.flat_params):
                 stop = True  # a callback asked: a clean stop, not a convergence failure
             if stop:
@@ -231,6 +201,46 @@ def fit_stochastic(est, net, X, Y, sample_weight, stratify, rs, incremental, eve
         best_state = getattr(est, "_best_state", None)
         if best_state is not None and best_state.shape == net.flat_state.shape:
             net.flat_state[...] = best_state  # BatchNorm's running statistics of the best epoch
+
+
+def _batch_size(est, n_samples):
+    if est.batch_size == "auto":
+        return min(200, n_samples)
+    if est.batch_size > n_samples:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+    return int(np.clip(est.batch_size, 1, n_samples))
+
+
+def _record_epoch(est, net, total, status, n_samples, lr, say):
+    """An epoch's bookkeeping: its loss, step count and learning rate, once its result is known to be finite."""
+    if status:
+        raise NonFiniteError(
+            f"the training loss became non-finite (inf or NaN) at iteration {est.n_iter_ + 1}, mini-batch {status}"
+        )
+    est.n_iter_ += 1
+    est.loss_ = total / n_samples
+    # A last step that overflows the weights while its loss (computed before the update) was finite.
+    if not np.isfinite(net.flat_params).all():
+        raise NonFiniteError(f"the parameter weights became non-finite (inf or NaN) at iteration {est.n_iter_}")
+    est.t_ += n_samples
+    est.loss_curve_.append(est.loss_)
+    est.learning_rate_curve_.append(lr)
+    if est.verbose:
+        say("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+
+
+def _no_improvement_stop(est, schedule, optimizer, say):
+    """After ``n_iter_no_change`` epochs without improvement, the schedule stops the fit or changes the rate."""
+    if est._no_improvement_count <= est.n_iter_no_change:
+        return False
+    what_did_not = "Validation score" if est.early_stopping else "Training loss"
+    msg = "%s did not improve more than tol=%f for %d consecutive epochs." % (what_did_not, est.tol, est.n_iter_no_change)
+    stop, what = schedule.no_improvement(optimizer)
+    if est.verbose:
+        say(f"{msg} {what}")
+    if not stop:
+        est._no_improvement_count = 0
+    return stop
 
 
 def _validation_split(est, n, stratify, rs):
