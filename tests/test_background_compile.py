@@ -176,3 +176,40 @@ def test_a_cache_entry_without_its_data_file_is_not_cached(tmp_path, monkeypatch
     assert len(data) == 1
     data[0].unlink()
     assert not kernels.is_cached(kernel, sig)
+
+
+def test_layered_epochs_leave_a_core_to_a_running_compile_and_give_it_back(monkeypatch):
+    """With a compile on one of two cores, BLAS runs layered epochs on one thread (two threads waiting on a busy
+    core made a cold fit 2.5x slower); its setting comes back afterwards, and the result is the same."""
+    from threadpoolctl import threadpool_limits
+
+    from fastnn.layers import threads
+    from fastnn.network.sequential import Sequential
+
+    def blas_threads():
+        return [lib.get_num_threads() for lib in threads._blas()]
+
+    X = np.random.default_rng(0).normal(size=(64, 5)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    params = dict(hidden_layer_sizes=(8,), max_iter=3, batch_size=16, dtype=np.float32, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        reference = MLPClassifier(fused=False, **params).fit(X, y)
+    seen = []
+    layered = Sequential._layered_epoch
+
+    def spy(self, *args):
+        seen.append(blas_threads())
+        return layered(self, *args)
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(background, "running", lambda dtype: True)
+    monkeypatch.setattr(_plan.FusedMLP, "worth_fusing", lambda self, args, steps_left: False)
+    monkeypatch.setattr(Sequential, "_layered_epoch", spy)
+    with threadpool_limits(2, user_api="blas"), pytest.warns(ConvergenceWarning):
+        before = blas_threads()
+        est = MLPClassifier(**params).fit(X, y)
+        after = blas_threads()
+    assert before and set(before) == {2}
+    assert seen == [[1] * len(before)] * 3
+    assert after == before
+    np.testing.assert_array_equal(est.predict_proba(X), reference.predict_proba(X))

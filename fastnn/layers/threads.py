@@ -10,6 +10,7 @@ limits keep fastnn on one thread), at most the number of CPUs; a pass whose work
 ``min_work`` stays on fewer threads. Python threads instead of prange: the same kernels serve one and many
 threads, so threads add no compile time.
 """
+import contextlib
 import functools
 import os
 import threading
@@ -58,13 +59,14 @@ def _pool():
         return _executor[1]
 
 
-def _hold_blas():
+def _hold_blas(limit=1):
     global _held, _saved
     with _lock:
         if _held == 0:
             _saved = tuple(lib.get_num_threads() for lib in _blas())
-            for lib in _blas():
-                lib.set_num_threads(1)
+        for lib in _blas():
+            if lib.get_num_threads() > limit:
+                lib.set_num_threads(limit)
         _held += 1
 
 
@@ -75,6 +77,17 @@ def _release_blas():
         if _held == 0:
             for lib, count in zip(_blas(), _saved):
                 lib.set_num_threads(count)
+
+
+@contextlib.contextmanager
+def blas_at_most(limit):
+    """BLAS at no more than ``limit`` threads within the block (restored when the last concurrent holder ends; conv
+    and pooling passes inside still hold it at one)."""
+    _hold_blas(limit)
+    try:
+        yield
+    finally:
+        _release_blas()
 
 
 def run(fn, ranges):

@@ -134,6 +134,19 @@ def pending(dtype):
     return True
 
 
+def running(dtype):
+    """Whether a compile of the fused kernels for ``dtype`` is in progress (started by this process or another one),
+    without starting one."""
+    name = str(dtype)
+    child = _children.get(name)
+    if child is not None and child.poll() is None:
+        return True
+    from ..kernels import cache_dir
+
+    folder = cache_dir()
+    return folder is not None and compiling(folder, name)
+
+
 def _spawn(name):
     return subprocess.Popen(
         [sys.executable, "-c", _CHILD, name], stdin=subprocess.DEVNULL,

@@ -14,14 +14,17 @@ layer-by-layer path and the fused kernels of ``kernels.mlp`` (``fastnn.network.f
 which give bit-identical results.
 """
 import math
+import os
 
 import numpy as np
 import scipy.sparse as sp
 
+from . import background
 from .fused import FusedMLP
 from .summary import summarize
 from ..kernels import softmax as _softmax
 from ..layers import BatchNorm, kernel_array
+from ..layers.threads import blas_at_most
 from ..optimizers import Adam
 
 #: Rows densified at a time when X is sparse (here for inference; the L-BFGS solver chunks its objective alike).
@@ -235,6 +238,10 @@ class Sequential:
             if args is not None and (self.fused is True or plan.worth_fusing(args, steps_left)):
                 self.fused_epochs += 1
                 return plan.epoch(args)
+            if background.running(self.dtype):
+                # The compile keeps a core busy: BLAS threads that wait for it would slow every GEMM several-fold.
+                with blas_at_most(max(1, (os.cpu_count() or 1) - 1)):
+                    return self._layered_epoch(X, Y, sample_weight, order, batch_size, alpha, scale)
         return self._layered_epoch(X, Y, sample_weight, order, batch_size, alpha, scale)
 
     def _fused_plan(self):
