@@ -175,20 +175,6 @@ print(json.dumps({"seconds": time.perf_counter() - t0}))
 """
 
 
-def wait_for_background(cache, timeout=600):
-    """Wait until no fastnn background compile holds a lock in ``cache`` (so that a later process sees its
-    result), polling the lock files."""
-    import time
-
-    try:
-        from fastnn.network import background
-    except ImportError:  # a fastnn without background compiles
-        return
-    deadline = time.monotonic() + timeout
-    while background.compiling(cache) and time.monotonic() < deadline:
-        time.sleep(0.2)
-
-
 def run(code, cache=None):
     """``(json printed by code, wall seconds)`` of a fresh interpreter, with ``NUMBA_CACHE_DIR=cache`` (a new
     empty folder when None, removed afterwards)."""
@@ -201,10 +187,25 @@ def run(code, cache=None):
         start = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
         wall = time.perf_counter() - start
+        _wait_for_background_compiles(cache)
     finally:
         if fresh:
             shutil.rmtree(cache, ignore_errors=True)
     return json.loads(out.stdout.strip().splitlines()[-1]), wall
+
+
+def _wait_for_background_compiles(cache):
+    """Block until no background compile holds a lock in ``cache``: one outlives the process that started it, and
+    would otherwise share the cores with the next measurement (the peer's, in an alternating run)."""
+    import glob
+
+    try:
+        import fcntl
+    except ImportError:  # Windows: nothing to wait with
+        return
+    for path in glob.glob(os.path.join(cache, "**", "fused-*.lock"), recursive=True):
+        with open(path, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
 
 
 def case_cold(repeats, quick):
@@ -234,7 +235,7 @@ def case_grid(repeats, quick, threading=False):
 
     try:
         run(grid("fastnn"), warm_cache)  # fills the warm cache
-        wait_for_background(warm_cache)
+        _wait_for_background_compiles(warm_cache)
         for _ in range(repeats):
             times["cold"].append(run(grid("fastnn"))[1])
             times["sk"].append(run(grid("sklearn"))[1])
@@ -285,7 +286,6 @@ def case_session(repeats, quick):
         try:
             add(fresh, run(SESSION.format(impl="fastnn", quick=quick, cold=True, fits=SESSION_FITS), cache)[0])
             add(sk, run(SESSION.format(impl="sklearn", quick=quick, cold=True, fits=SESSION_FITS))[0])
-            wait_for_background(cache)
             add(later, run(SESSION.format(impl="fastnn", quick=quick, cold=False, fits=SESSION_FITS), cache)[0])
         finally:
             shutil.rmtree(cache, ignore_errors=True)
