@@ -29,6 +29,10 @@ with warnings.catch_warnings(record=True) as caught:
     import fastnn
     from fastnn.kernels import CacheFallbackWarning, CacheRepairWarning
     from fastnn.kernels._jit import cache_dir
+    if sys.argv[1] in ("vanish", "read-only"):  # a running process: its kernel modules are loaded (loading is deferred)
+        import importlib
+        for name in fastnn.kernels.MODULES:
+            importlib.import_module("fastnn.kernels." + name)
     if sys.argv[1] == "vanish":
         shutil.rmtree(os.environ["NUMBA_CACHE_DIR"])
     elif sys.argv[1] == "read-only":
