@@ -22,9 +22,8 @@ class Optimizer:
     ``step`` creates the state on its first call (``ensure_state``: ``n_state`` zero arrays per parameter array),
     counts the step (``advance``; ``t`` is the 1-based number of the last step) and applies the subclass's
     ``_update(p, g, s, lr)`` to each parameter array ``p`` with its gradient ``g`` and state list ``s``. ``code``
-    and ``hyper()`` describe the rule to kernels that pick it at run time (the fused epoch,
-    ``fastnn.kernels.optim.step``); an optimizer with ``code = None`` has none, and networks using it train layer
-    by layer.
+    and ``hyper()`` describe the rule to the fused epoch (``fastnn.kernels.mlp.epoch_kernel``); an optimizer with
+    ``code = None`` has none, and networks using it train layer by layer.
 
     Parameters
     ----------
@@ -96,7 +95,7 @@ class Optimizer:
         self.t += int(steps)
 
     def hyper(self):
-        """float64 hyperparameters for ``kernels.optim.step`` at the current learning rate."""
+        """float64 hyperparameters for the fused epoch (``kernels.mlp``) at the current learning rate."""
         h = np.zeros(codes.N_HYPER)
         h[codes.LR] = float(self.lr)
         self._hyper(h)

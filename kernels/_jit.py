@@ -117,8 +117,15 @@ class _UserFolderLocator(_SourceFileBacked, caching._CacheLocator):
 class _KernelCacheImpl(caching.CompileResultCacheImpl):
     _locator_classes = [_UserProvided, _UserFolderLocator]
 
+    def __init__(self, py_func):
+        # A kernel made by a factory (``kernels.mlp.epoch_kernel``) is a closure: each set of captured constants
+        # gets files of its own, so that processes compiling different variants never rewrite one shared index.
+        cells = py_func.__closure__ or ()
+        self._variant = "".join(f".{cell.cell_contents}" for cell in cells)
+        super().__init__(py_func)
+
     def get_filename_base(self, fullname, abiflags):
-        return f"{super().get_filename_base(fullname, abiflags)}.numba{numba.__version__}"
+        return f"{super().get_filename_base(fullname, abiflags)}{self._variant}.numba{numba.__version__}"
 
 
 class KernelCache(caching.FunctionCache):

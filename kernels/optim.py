@@ -77,21 +77,3 @@ def adam(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
         if weight_decay != 0.0:
             p[i] *= decay
         p[i] -= a * m[i] / (np.sqrt(v[i]) + e)
-
-
-
-
-@jit
-def step(code, p, g, s1, s2, t, hyper):
-    """One update of the rule ``code`` (``SGD``, ``ADAM`` (AdamW with a weight decay), ``ADAGRAD``, ``RMSPROP``)
-    with the hyperparameters ``hyper`` (float64, indexed by ``LR``, ``MOMENTUM``, ...) and state vectors ``s1``,
-    ``s2`` (empty when the rule keeps less state); ``t`` is the 1-based step number. For callers that pick the rule
-    at run time (the fused epoch); Python callers call the rule's kernel directly."""
-    if code == SGD:
-        sgd(p, g, s1, hyper[LR], hyper[MOMENTUM], hyper[DAMPENING], hyper[NESTEROV] != 0.0)
-    elif code == ADAM:
-        adam(p, g, s1, s2, t, hyper[LR], hyper[BETA1], hyper[BETA2], hyper[EPS], hyper[WEIGHT_DECAY])
-    elif code == ADAGRAD:
-        adagrad(p, g, s1, hyper[LR], hyper[EPS])
-    else:
-        rmsprop(p, g, s1, hyper[LR], hyper[RHO], hyper[EPS])

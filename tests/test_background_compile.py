@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import fastnn
 from fastnn import MLPClassifier
+from fastnn.kernels import codes
 from fastnn.network import background
 from fastnn.network import fused as _plan
 
@@ -56,7 +57,9 @@ def test_default_fit_on_an_empty_cache_starts_one_background_compile_and_stays_l
     again = _fit(dtype="float64")
     _fit()
     assert first._net.fused_epochs == 0 and again._net.fused_epochs == 0
-    assert empty_cache == ["float32", "float64"], "one compile per dtype and process"
+    # one compile per dtype and variant (multiclass softmax on integer labels, adam), not per fit
+    variant = f"{codes.SOFTMAX_LABELS}-{codes.ADAM}"
+    assert empty_cache == [f"float32-{variant}", f"float64-{variant}"]
 
 
 @pytest.mark.parametrize("off", ["env", "function"])
@@ -68,8 +71,10 @@ def test_background_compiles_off_with_one_setting(empty_cache, monkeypatch, off)
     try:
         assert _fit()._net.fused_epochs == 0
         # Off, the 'auto' tier is as before: a fit long enough to repay the compile fuses in this process.
-        net = _fit()._net
-        assert net._fused_plan().worth_fusing(None, 10**9)
+        plan = _fit()._net._fused_plan()
+        X, y = _data()
+        call = plan.epoch_call(X.astype(np.float32), y, None, np.arange(len(X)), 16, 1e-4, 1.0)
+        assert call is not None and plan.worth_fusing(call, 10**9)
     finally:
         fastnn.set_background_compile(None)
     assert empty_cache == []
@@ -113,7 +118,8 @@ print(json.dumps({"fused_epochs": auto._net.fused_epochs,
 
 
 def _child(env):
-    return subprocess.Popen([sys.executable, "-c", background._CHILD, "float32"], env=env,
+    variant = [str(codes.SIGMOID), str(codes.ADAM)]  # what LATER's binary fit uses
+    return subprocess.Popen([sys.executable, "-c", background._CHILD, "float32", *variant], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -1,4 +1,4 @@
-"""The fused whole-epoch kernel (``kernels.mlp.mlp_epoch``) against the layered path it replaces: same kernels in
+"""The fused whole-epoch kernels (``kernels.mlp.epoch_kernel``) against the layered path it replaces: same kernels in
 the same order, so every parameter, optimizer buffer and loss value must be bit-identical (``np.array_equal``),
 not merely close. The estimators' ``fused`` parameter chooses the path; ``Sequential.fused_epochs`` shows which ran.
 Tiny data: the cost here is compilation (one kernel signature per dtype, any depth)."""
@@ -175,7 +175,7 @@ def test_fused_epoch_read_only_inputs_share_one_signature():
     X, y = _data("multiclass", np.float32)
     sw = np.ones(N, np.float32)
     make = lambda: MLPClassifier((8,), batch_size=16, max_iter=2, random_state=0, fused=True)
-    kernel = kernels_mlp.mlp_epoch
+    kernel = kernels_mlp.epoch_kernel(kernels_mlp.SOFTMAX_LABELS, kernels_mlp.ADAM)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         writable = make().fit(X, y, sample_weight=sw)
@@ -216,3 +216,48 @@ def test_fused_inference_equals_the_layered_forward(hidden, activation, dtype):
     fused = net._fused_plan().forward(X)
     np.testing.assert_array_equal(fused, net.forward(X, training=False))
     np.testing.assert_array_equal(net.logits(X), fused)
+
+
+VARIANT = r"""
+import json, sys, warnings
+import numpy as np
+from fastnn import MLPClassifier
+from fastnn.cli.compile_timer import compile_seconds
+from fastnn.kernels import cache_dir
+X = np.random.default_rng(0).standard_normal((40, 4)).astype(np.float32)
+y = np.arange(40) % 3
+with compile_seconds() as seconds, warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    MLPClassifier((5,), solver=sys.argv[1], max_iter=2, batch_size=16, fused=True, random_state=0).fit(X, y)
+import pathlib
+print(json.dumps({"compiled": sorted(seconds),
+                  "files": sorted(p.name for p in pathlib.Path(cache_dir()).glob("*mlp_epoch*.nbi"))}))
+"""
+
+
+def test_an_epoch_variant_compiles_only_its_loss_and_rule_and_has_cache_files_of_its_own(tmp_path):
+    """The epoch kernel is made per (loss, optimizer rule): a multiclass adam fit on an empty cache compiles no
+    other loss's or rule's kernel, and an sgd fit's variant is stored beside it, not over it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def fit(solver):
+        out = subprocess.run([sys.executable, "-c", VARIANT, solver], env=env, capture_output=True, text=True,
+                             timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    adam = fit("adam")
+    assert "mlp_epoch" in adam["compiled"] and "adam" in adam["compiled"]
+    others = {"sgd", "adagrad", "rmsprop", "softmax_cross_entropy", "sigmoid_cross_entropy", "squared_error",
+              "poisson", "absolute_error", "huber"}
+    assert not others & set(adam["compiled"]), adam["compiled"]
+    sgd = fit("sgd")
+    assert "mlp_epoch" in sgd["compiled"] and "adam" not in sgd["compiled"]
+    assert len(adam["files"]) == 1 and len(sgd["files"]) == 2 and adam["files"][0] in sgd["files"]
+    again = fit("adam")
+    assert "adam" not in again["compiled"] and "mlp_epoch" not in again["compiled"], "both variants stay cached"

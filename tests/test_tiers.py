@@ -46,13 +46,13 @@ def test_auto_tier_fuses_only_when_the_expected_saving_repays_the_compile(monkey
     plan = net._fused_plan()
     monkeypatch.setattr(plan, "_ready", lambda kernel, args: False)  # as on an empty cache
     monkeypatch.setattr(_plan.background, "enabled", lambda: False)  # the rule without background compiles
-    monkeypatch.setattr(_plan.background, "pending", lambda dtype: False)
+    monkeypatch.setattr(_plan.background, "pending", lambda dtype, codes=None: False)
     per_step = _plan.PER_BATCH + _plan.PER_LAYER * 3
     steps_to_repay = _plan.COMPILE_SECONDS / per_step
-    assert not plan.worth_fusing(None, int(steps_to_repay * 0.9))
-    assert plan.worth_fusing(None, int(steps_to_repay * 1.1) + 1)
+    assert not plan.worth_fusing((None, None), int(steps_to_repay * 0.9))
+    assert plan.worth_fusing((None, None), int(steps_to_repay * 1.1) + 1)
     monkeypatch.setattr(plan, "_ready", lambda kernel, args: True)
-    assert plan.worth_fusing(None, 1)
+    assert plan.worth_fusing((None, None), 1)
 
 
 def test_dropout_stack_has_no_fused_plan():

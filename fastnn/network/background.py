@@ -1,12 +1,14 @@
-"""Background compiles: the fused MLP kernels (``mlp_epoch``, ``mlp_forward``) compiled into the kernel cache by a
-separate process while the first fits run layer by layer, so that the default path reaches fused speed without a
-warm-up (``fastnn.network.fused`` switches between epochs when the kernel lands; the paths are bit-identical).
+"""Background compiles: the fused MLP kernels (the epoch kernel of a fit's loss and optimizer rule,
+``kernels.mlp.epoch_kernel``, and ``mlp_forward``) compiled into the kernel cache by a separate process while the
+first fits run layer by layer, so that the default path reaches fused speed without a warm-up
+(``fastnn.network.fused`` switches between epochs when the kernel lands; the paths are bit-identical).
 
-The compile is paid once per machine (per kernel cache, fastnn version and dtype), not per fit or per process:
+The compile is paid once per machine (per kernel cache, fastnn version, dtype and variant), not per fit or per
+process:
 
-- **one at a time**: the compiling process holds an exclusive ``flock`` on ``fused-<dtype>.lock`` in the cache
-  folder; a process that finds it held starts nothing, and a second compiler started at the same moment waits for
-  the lock and then finds the kernels cached;
+- **one at a time**: the compiling process holds an exclusive ``flock`` on ``fused-<dtype>-<variant>.lock`` in the
+  cache folder; a process that finds it held starts nothing, and a second compiler started at the same moment waits
+  for the lock and then finds the kernels cached;
 - **bounded and quiet**: one interpreter at low priority (``nice`` 10), no output, stopped after
   ``TIMEOUT_SECONDS``; it outlives the fit that started it, so a short script still fills the cache for the next;
 - **safe to kill**: Numba writes each cache file under a temporary name and renames it, and a kernel counts as
@@ -16,8 +18,8 @@ The compile is paid once per machine (per kernel cache, fastnn version and dtype
   then ``fused='auto'`` compiles the fused epoch in the fitting process only when that fit is long enough to repay
   it, as before. Nothing starts when the kernels run uncached (no writable cache folder).
 
-The compiling process runs ``main([dtype name])``: exit status 0 when it compiled, 3 when the kernels were already
-cached.
+The compiling process runs ``main([dtype name, loss code, optimizer rule])`` (``[dtype name, 'forward']``: only
+``mlp_forward``): exit status 0 when it compiled, 3 when the kernels were already cached.
 """
 import os
 import subprocess
@@ -72,8 +74,14 @@ def enabled():
     return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def lock_path(folder, dtype_name):
-    return os.path.join(folder, f"fused-{dtype_name}.lock")
+def variant_name(dtype, codes=None):
+    """``'float32-0-1'`` for the epoch kernel of loss code 0 and optimizer rule 1, ``'float32-forward'`` for
+    ``mlp_forward`` alone: the name of a background compile, its lock and its arguments."""
+    return f"{dtype}-{codes[0]}-{codes[1]}" if codes else f"{dtype}-forward"
+
+
+def lock_path(folder, variant):
+    return os.path.join(folder, f"fused-{variant}.lock")
 
 
 def _try_lock(handle, exclusive):
@@ -98,11 +106,9 @@ def _try_lock(handle, exclusive):
 
 def compiling(folder, dtype_name=None):
     """Whether a background compile holds its lock in the cache ``folder`` (for ``dtype_name``, or any dtype)."""
-    names = [dtype_name] if dtype_name else ("float32", "float64")
-    for name in names:
-        path = lock_path(folder, name)
-        if not os.path.exists(path):
-            continue
+    import glob
+
+    for path in glob.glob(os.path.join(glob.escape(folder), f"fused-{dtype_name or ''}*.lock")):
         try:
             with open(path, "a+") as handle:
                 if not _try_lock(handle, exclusive=False):
@@ -112,10 +118,12 @@ def compiling(folder, dtype_name=None):
     return False
 
 
-def pending(dtype):
-    """Whether the fused kernels for ``dtype`` are on their way into the cache: a background compile is running
-    (started here, now if needed, or by another process). False when background compiles are off, the kernels run
-    uncached, or this process's compile has ended (then the caller decides as without background compiles)."""
+def pending(dtype, codes=None):
+    """Whether the fused kernels for ``dtype`` are on their way into the cache: a background compile of the epoch
+    kernel for ``codes`` (loss code, optimizer rule) and ``mlp_forward`` is running (started here, now if needed,
+    or by another process); without ``codes``, of ``mlp_forward`` (any running compile of the dtype brings it).
+    False when background compiles are off, the kernels run uncached, or this process's compile has ended (then
+    the caller decides as without background compiles)."""
     if not enabled() or not sys.executable:
         return False
     from ..kernels import cache_dir
@@ -123,12 +131,12 @@ def pending(dtype):
     folder = cache_dir()
     if folder is None:
         return False
-    name = str(dtype)
+    name = variant_name(dtype, codes)
     with _spawn_lock:
         child = _children.get(name)
         if child is not None:
             return child.poll() is None
-        if compiling(folder, name):
+        if compiling(folder, name if codes else str(dtype)):
             return True
         _children[name] = _spawn(name)
     return True
@@ -138,8 +146,7 @@ def running(dtype):
     """Whether a compile of the fused kernels for ``dtype`` is in progress (started by this process or another one),
     without starting one."""
     name = str(dtype)
-    child = _children.get(name)
-    if child is not None and child.poll() is None:
+    if any(child.poll() is None for variant, child in list(_children.items()) if variant.startswith(name + "-")):
         return True
     from ..kernels import cache_dir
 
@@ -149,7 +156,7 @@ def running(dtype):
 
 def _spawn(name):
     return subprocess.Popen(
-        [sys.executable, "-c", _CHILD, name], stdin=subprocess.DEVNULL,
+        [sys.executable, "-c", _CHILD, *name.split("-")], stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
     )
 
@@ -169,14 +176,14 @@ def _wait_for_lock(handle):
                 continue
 
 
-def compile_fused(dtype_name):
-    """Compile (or load) ``mlp_epoch`` and ``mlp_forward`` for ``dtype_name`` with the argument types a fit passes;
-    returns whether anything had to be compiled."""
+def compile_fused(dtype_name, codes=None):
+    """Compile (or load) ``mlp_forward`` for ``dtype_name``, and with ``codes`` (loss code, optimizer rule) that
+    variant's epoch kernel, with the argument types a fit passes; returns whether anything had to be compiled."""
     import warnings
 
     import numpy as np
 
-    from . import fused
+    from ..kernels import mlp
     from ..layers import Dense, ReLU
     from ..losses import SoftmaxCrossEntropy
     from .sequential import Sequential
@@ -184,20 +191,28 @@ def compile_fused(dtype_name):
     dtype = np.dtype(dtype_name)
     net = Sequential([Dense(2), ReLU(), Dense(2)], SoftmaxCrossEntropy(), fused=True).build((2,), dtype, 0)
     X = np.zeros((4, 2), dtype)
-    y = np.array([0, 1, 0, 1])
     plan = net._fused_plan()
-    order = np.arange(4)
-    args = plan.epoch_args(X, y, None, order, 2, 1e-4, 1.0)
-    ready = plan._ready(fused._mlp.mlp_epoch, args) and plan._ready(fused._mlp.mlp_forward, plan.forward_args(X))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        net.train_epoch(X, y, None, order, 2, 1e-4)
-        net.logits(X)
-    return not ready
+    compiled = False
+    if codes is not None:
+        # Every variant takes the same argument types (labels and targets are both passed, one of them empty), so
+        # the arguments of a softmax fit type any variant; the kernel is compiled for them without running it.
+        _, args = plan.epoch_call(X, np.array([0, 1, 0, 1]), None, np.arange(4), 2, 1e-4, 1.0)
+        kernel = mlp.epoch_kernel(*codes)
+        if not plan._ready(kernel, args):
+            kernel.compile(plan._typed[kernel])
+            compiled = True
+    if not plan._ready(mlp.mlp_forward, plan.forward_args(X)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            net.logits(X)
+        compiled = True
+    return compiled
 
 
 def main(argv=None):
-    name = (argv or sys.argv[1:])[0]
+    """The compiling process: ``argv`` is ``[dtype name, loss code, optimizer rule]`` or ``[dtype name, 'forward']``."""
+    argv = argv or sys.argv[1:]
+    dtype_name, codes = argv[0], (None if argv[1:] == ["forward"] else (int(argv[1]), int(argv[2])))
     if hasattr(os, "nice"):
         os.nice(10)
     if hasattr(__import__("signal"), "alarm"):
@@ -210,9 +225,9 @@ def main(argv=None):
     if folder is None:
         return ALREADY_CACHED
     os.makedirs(folder, exist_ok=True)
-    with open(lock_path(folder, name), "a+") as handle:
+    with open(lock_path(folder, variant_name(dtype_name, codes)), "a+") as handle:
         _wait_for_lock(handle)
-        return 0 if compile_fused(name) else ALREADY_CACHED
+        return 0 if compile_fused(dtype_name, codes) else ALREADY_CACHED
 
 
 if __name__ == "__main__":

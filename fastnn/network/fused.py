@@ -21,7 +21,7 @@ from ..kernels import codes, is_cached, is_compiled, signature
 from ..kernels import mlp as _mlp
 from ..layers import Activation, Dense
 
-COMPILE_SECONDS = 4.0
+COMPILE_SECONDS = 2.5  # one epoch variant with its kernels compiled by the layered path (2.6 s CPU, 2026-12-07)
 #: How often a fit looks again in the kernel cache for a fused kernel that a background compile is filling in.
 RECHECK_SECONDS = 0.5
 PER_BATCH = 20e-6
@@ -68,6 +68,7 @@ class FusedMLP:
         self._typed, self._ready_kernels = {}, set()  # kernel -> its signature; kernels known ready
         self._next_look = {}  # kernel -> when to read the cache's index again
         self._forward_ready = net.fused is True
+        self.codes = None  # (loss code, optimizer rule) of the last epoch_call: the epoch kernel's variant
 
     @staticmethod
     def eligible(layers):
@@ -91,7 +92,7 @@ class FusedMLP:
         if not self._forward_ready:
             self._forward_ready = self.net.fused_epochs > 0 or self._ready(_mlp.mlp_forward, self.forward_args(X))
             if not self._forward_ready:
-                background.pending(self.net.dtype)
+                background.pending(self.net.dtype, self.codes)
         return self._forward_ready
 
     def _ready(self, kernel, args):
@@ -117,9 +118,10 @@ class FusedMLP:
         return is_cached(kernel, sig)
 
     # ------------------------------------------------------------------ training
-    def epoch_args(self, X, Y, sample_weight, order, batch_size, alpha, scale):
-        """The arguments of ``mlp_epoch``, or None when this epoch cannot be fused (its inputs or the network's
-        optimizer are not of a kind the kernel takes)."""
+    def epoch_call(self, X, Y, sample_weight, order, batch_size, alpha, scale):
+        """``(kernel, args)``: the epoch kernel of this loss and optimizer rule (``kernels.mlp.epoch_kernel``) and
+        its arguments, or None when this epoch cannot be fused (its inputs or the network's optimizer are not of a
+        kind the kernel takes)."""
         net = self.net
         optimizer = net.optimizer
         dtype = net.dtype
@@ -153,12 +155,14 @@ class FusedMLP:
         xbuf, lbuf, ybuf, wbuf = self._buffers(batch_size, loss_code, sample_weight is not None)
         table, work = self._work_for(batch_size)
         w = sample_weight if sample_weight is not None else empty
-        return (
+        self.codes = (int(loss_code), int(optimizer.code))
+        args = (
             readonly(X), readonly(labels), readonly(Yarr), readonly(w), readonly(np.ascontiguousarray(order, np.intp)),
             int(batch_size), table, self.slopes, net.flat_params, net.flat_grads, work,
-            xbuf, lbuf, ybuf, wbuf, loss_code, float(loss.param), float(alpha), float(scale), s1, s2,
-            int(optimizer.code), int(optimizer.t), optimizer.hyper(),
+            xbuf, lbuf, ybuf, wbuf, float(loss.param), float(alpha), float(scale), s1, s2,
+            int(optimizer.t), optimizer.hyper(),
         )
+        return _mlp.epoch_kernel(*self.codes), args
 
     def _work_for(self, batch_size):
         """The layer table with the work-buffer offsets for ``batch_size`` rows, and the flat work vector."""
@@ -188,23 +192,25 @@ class FusedMLP:
             self._batch_buffers[key] = (xbuf, lbuf, ybuf, wbuf)
         return self._batch_buffers[key]
 
-    def worth_fusing(self, args, steps_left):
+    def worth_fusing(self, call, steps_left):
         """The ``'auto'`` tier: fuse when the kernel is ready; else not while a background compile is filling the
         cache (``fastnn.network.background``: the fit switches when it lands), else when this fit is long enough to
         repay compiling it here."""
-        if self._ready(_mlp.mlp_epoch, args):
+        kernel, args = call
+        if self._ready(kernel, args):
             return True
-        if background.pending(self.net.dtype):
+        if background.pending(self.net.dtype, self.codes):
             return False
         if background.enabled():  # the background compile has ended: look in the cache now, not compile it again
-            self._next_look.pop(_mlp.mlp_epoch, None)
-            if self._ready(_mlp.mlp_epoch, args):
+            self._next_look.pop(kernel, None)
+            if self._ready(kernel, args):
                 return True
         return steps_left * (PER_BATCH + PER_LAYER * len(self.net.layers)) > COMPILE_SECONDS
 
-    def epoch(self, args):
+    def epoch(self, call):
         """``(total, steps, status)`` of one fused epoch (see ``kernels.mlp``); advances the optimizer's step count."""
-        total, steps, status = _mlp.mlp_epoch(*args)
+        kernel, args = call
+        total, steps, status = kernel(*args)
         optimizer = self.net.optimizer
         optimizer.advance(steps)
         if self._created_state and not steps:

@@ -234,10 +234,10 @@ class Sequential:
         self._ensure_built(X)
         plan = self._fused_plan()
         if plan is not None:
-            args = plan.epoch_args(X, Y, sample_weight, order, batch_size, alpha, scale)
-            if args is not None and (self.fused is True or plan.worth_fusing(args, steps_left)):
+            call = plan.epoch_call(X, Y, sample_weight, order, batch_size, alpha, scale)
+            if call is not None and (self.fused is True or plan.worth_fusing(call, steps_left)):
                 self.fused_epochs += 1
-                return plan.epoch(args)
+                return plan.epoch(call)
             if background.running(self.dtype):
                 # The compile keeps a core busy: BLAS threads that wait for it would slow every GEMM several-fold.
                 with blas_at_most(max(1, (os.cpu_count() or 1) - 1)):
