@@ -15,6 +15,8 @@ Prints the network's ``summary()``, the feature names and the accuracies; saves 
 (accuracy per second model, raw against learned, and the test rows in the first two principal components of each
 space).
 
+::
+
     MPLBACKEND=Agg python examples/learned_features.py [--fast]
 """
 import argparse
