@@ -50,3 +50,20 @@ def test_first_kernel_use_in_four_threads_at_once_matches_sequential_fits():
         print(json.dumps([bool(np.array_equal(results[s], fit(s))) for s in range(4)] + [len(results)]))
     """)
     assert out == [True, True, True, True, 4]
+
+
+def test_the_floors_below_the_estimators_load_without_scikit_learn():
+    """A background compile's process (``fastnn.network.background``) imports the network floor only: scikit-learn's
+    import (about 1 s) would delay every fused kernel it brings. The estimators still come with ``from fastnn
+    import ...``, and ``dir(fastnn)`` lists them before they are loaded."""
+    out = _run("""
+        import json, sys
+        import fastnn
+        from fastnn.network import background, sequential
+        from fastnn.layers import Dense
+        below = "sklearn" in sys.modules
+        listed = {"MLPClassifier", "warmup", "datasets"} <= set(dir(fastnn))
+        from fastnn import MLPClassifier
+        print(json.dumps([below, listed, "sklearn" in sys.modules, MLPClassifier.__module__]))
+    """)
+    assert out == [False, True, True, "fastnn.estimators.mlp"]
