@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from ..kernels import codes
 from .compile_timer import compile_seconds
 
 
@@ -33,6 +34,48 @@ def _mlp_fits(dtype, fused):
     MLPClassifier(**common).fit(X, labels, sample_weight=np.ones(len(X)))
     MLPRegressor(**common).fit(X, X[:, 0]).predict(X)
     MLPRegressor(loss="poisson", **common).fit(X, labels).predict(X)
+
+
+# The fused-epoch variants (loss code, optimizer rule) the fits of ``_mlp_fits`` use.
+_VARIANTS = tuple((codes.SOFTMAX_LABELS, rule) for rule in (codes.ADAM, codes.SGD, codes.ADAGRAD, codes.RMSPROP)) + tuple(
+    (loss, codes.ADAM) for loss in (codes.SIGMOID, codes.SQUARED, codes.POISSON)
+)
+_VARIANT_CHILD = """
+import json, sys
+from fastnn.cli.compile_timer import compile_seconds
+from fastnn.network.background import compile_fused
+with compile_seconds() as seconds:
+    compile_fused(sys.argv[1], (int(sys.argv[2]), int(sys.argv[3])))
+print(json.dumps(seconds))
+"""
+
+
+def _compile_variants(dtype):
+    """Compile the fused-epoch variants into the cache in one process per core at a time (each is a separate
+    compile of 1-2 s); returns ``{kernel name: compile seconds}`` summed over the processes."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from ..kernels import cache_dir
+    from ..network.background import missing
+
+    seconds = {}
+    if cache_dir() is None:  # uncached: nothing a child compiles would reach this process
+        return seconds
+    pending, running = missing(dtype, _VARIANTS), []
+    while pending or running:
+        while pending and len(running) < max(1, os.cpu_count() or 1):
+            loss, rule = pending.pop(0)
+            running.append(subprocess.Popen([sys.executable, "-c", _VARIANT_CHILD, dtype, str(loss), str(rule)],
+                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+        child = running.pop(0)
+        out, _ = child.communicate()
+        if child.returncode == 0 and out.strip():
+            for name, s in json.loads(out.strip().splitlines()[-1]).items():
+                seconds[name] = seconds.get(name, 0.0) + s
+    return seconds
 
 
 def _cnn_fits(dtype):
@@ -78,7 +121,8 @@ def warmup(dtype="float32", cnn=True, verbose=True):
     stages = []
     for name in dtypes:
         stages += [(f"MLP layer by layer, {name}", lambda d=name: _mlp_fits(d, False)),
-                   (f"MLP fused epoch and prediction, {name}", lambda d=name: _mlp_fits(d, True))]
+                   (f"MLP fused epoch and prediction, {name}", lambda d=name: _compile_variants(d)),
+                   (f"MLP fused fits, {name}", lambda d=name: _mlp_fits(d, True))]
         if cnn:
             stages.append((f"CNN, {name}", lambda d=name: _cnn_fits(d)))
     report = {}
@@ -86,7 +130,9 @@ def warmup(dtype="float32", cnn=True, verbose=True):
         start = time.perf_counter()
         with compile_seconds() as seconds, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # one-epoch fits do not converge; that is not the point here
-            run()
+            in_children = run()
+        for kernel, s in (in_children or {}).items():
+            seconds[kernel] = seconds.get(kernel, 0.0) + s
         report[stage] = dict(sorted(seconds.items(), key=lambda kv: -kv[1]))
         if verbose:
             kernels = ", ".join(f"{k} {s:.2f} s" for k, s in report[stage].items()) or "all loaded from the cache"

@@ -176,14 +176,11 @@ def _wait_for_lock(handle):
                 continue
 
 
-def compile_fused(dtype_name, codes=None):
-    """Compile (or load) ``mlp_forward`` for ``dtype_name``, and with ``codes`` (loss code, optimizer rule) that
-    variant's epoch kernel, with the argument types a fit passes; returns whether anything had to be compiled."""
-    import warnings
-
+def _typed(dtype_name):
+    """A tiny fused network of ``dtype_name`` with its plan, and epoch-kernel arguments of the types every fit
+    passes (every variant takes the same types: labels and targets are both passed, one of them empty)."""
     import numpy as np
 
-    from ..kernels import mlp
     from ..layers import Dense, ReLU
     from ..losses import SoftmaxCrossEntropy
     from .sequential import Sequential
@@ -192,14 +189,32 @@ def compile_fused(dtype_name, codes=None):
     net = Sequential([Dense(2), ReLU(), Dense(2)], SoftmaxCrossEntropy(), fused=True).build((2,), dtype, 0)
     X = np.zeros((4, 2), dtype)
     plan = net._fused_plan()
+    _, args = plan.epoch_call(X, np.array([0, 1, 0, 1]), None, np.arange(4), 2, 1e-4, 1.0)
+    return net, plan, X, args
+
+
+def missing(dtype_name, variants):
+    """The ``(loss code, optimizer rule)`` pairs of ``variants`` whose epoch kernel for ``dtype_name`` is neither
+    compiled in this process nor cached."""
+    from ..kernels import mlp
+
+    _, plan, _, args = _typed(dtype_name)
+    return [codes for codes in variants if not plan._ready(mlp.epoch_kernel(*codes), args)]
+
+
+def compile_fused(dtype_name, codes=None):
+    """Compile (or load) ``mlp_forward`` for ``dtype_name``, and with ``codes`` (loss code, optimizer rule) that
+    variant's epoch kernel, with the argument types a fit passes; returns whether anything had to be compiled."""
+    import warnings
+
+    from ..kernels import mlp
+
+    net, plan, X, args = _typed(dtype_name)
     compiled = False
     if codes is not None:
-        # Every variant takes the same argument types (labels and targets are both passed, one of them empty), so
-        # the arguments of a softmax fit type any variant; the kernel is compiled for them without running it.
-        _, args = plan.epoch_call(X, np.array([0, 1, 0, 1]), None, np.arange(4), 2, 1e-4, 1.0)
         kernel = mlp.epoch_kernel(*codes)
         if not plan._ready(kernel, args):
-            kernel.compile(plan._typed[kernel])
+            kernel.compile(plan._typed[kernel])  # compiled for the arguments' types, without running it
             compiled = True
     if not plan._ready(mlp.mlp_forward, plan.forward_args(X)):
         with warnings.catch_warnings():
