@@ -307,6 +307,42 @@ def _im2col_cl(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, cols):
                     _copy(xf[oh * sh + i, start : start + run], row[i * run : (i + 1) * run])
 
 
+@jit(inline="always")
+def _rows_to_planes(rows, b, planes):
+    """``planes[f, p] = rows[p, f] + b[f]`` for ``rows (P, F)``, ``planes (F, P)``. Row by row (contiguous reads)
+    unless ``P`` is a multiple of 64: then the ``F`` planes, 256 bytes apart or a multiple of that, collide in the
+    cache and plane by plane is faster (measured per batch: P = 196, F = 64 0.13 against 0.25 ms; P = 256 1.0
+    against 0.65; P = 1024, F = 32 6.7 against 1.4)."""
+    P, F = rows.shape
+    if P % 64 == 0:
+        for f in range(F):
+            bias = b[f]
+            plane = planes[f]
+            for p in range(P):
+                plane[p] = rows[p, f] + bias
+    else:
+        for p in range(P):
+            row = rows[p]
+            for f in range(F):
+                planes[f, p] = row[f] + b[f]
+
+
+@jit(inline="always")
+def _planes_to_rows(planes, rows):
+    """``rows[p, f] = planes[f, p]``, the transpose of :func:`_rows_to_planes` (without bias), same loop orders."""
+    P, F = rows.shape
+    if P % 64 == 0:
+        for f in range(F):
+            plane = planes[f]
+            for p in range(P):
+                rows[p, f] = plane[p]
+    else:
+        for p in range(P):
+            row = rows[p]
+            for f in range(F):
+                row[f] = planes[f, p]
+
+
 @jit
 def conv_forward_cl(xp, W, b, sh, sw, nc, Wr, cols_buf, gemm_buf, out):
     """``out = conv(x, W) + b`` from ``xp`` (:func:`pad_nhwc`) in chunks of ``nc`` samples. Work buffers:
@@ -326,12 +362,7 @@ def conv_forward_cl(xp, W, b, sh, sw, nc, Wr, cols_buf, gemm_buf, out):
         _im2col_cl(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, cols)
         np.dot(cols, Wr.T, gemm)
         for n in range(n0, n1):
-            o = out[n].reshape(F, P)
-            base = (n - n0) * P
-            for p in range(P):
-                g = gemm[base + p]
-                for f in range(F):
-                    o[f, p] = g[f] + b[f]
+            _rows_to_planes(gemm[(n - n0) * P : (n - n0 + 1) * P], b, out[n].reshape(F, P))
 
 
 @jit
@@ -363,14 +394,9 @@ def conv_backward_cl(dout, xp, W, alpha, sh, sw, ph, pw, nc, Wr, cols_buf, doutT
         doutT = doutT_buf[: m * F].reshape(m, F)
         _im2col_cl(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, cols)
         for n in range(n0, n1):
-            d = dout[n].reshape(F, P)
-            base = (n - n0) * P
             for f in range(F):
                 db[f] += _sum_run(dflat, (n * F + f) * P, P)
-            for p in range(P):
-                g = doutT[base + p]
-                for f in range(F):
-                    g[f] = d[f, p]
+            _planes_to_rows(dout[n].reshape(F, P), doutT[(n - n0) * P : (n - n0 + 1) * P])
         np.dot(doutT.T, cols, dW_tmp)
         _add(dW_tmp.reshape(F * K), dWr.reshape(F * K))
         if dx.size:

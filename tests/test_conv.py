@@ -20,6 +20,7 @@ GEOMETRIES = {
     "c2_h4w6_k1x1_s1_p0": (2, 2, 4, 6, 3, 1, 1, 1, 1, 0, 0),
     "c1_h3w4_k3x3_s1_p3": (1, 1, 3, 4, 2, 3, 3, 1, 1, 3, 3),
     "c2_h9w9_k4x4_s3_p1": (2, 2, 9, 9, 2, 4, 4, 3, 3, 1, 1),
+    "c2_h8w8_k3x3_s1_p1": (3, 2, 8, 8, 3, 3, 3, 1, 1, 1, 1),  # P = 64: the plane-by-plane transposes
 }
 GEOMETRY_PARAMS = [pytest.param(g, id=name) for name, g in GEOMETRIES.items()]
 DTYPE_PARAMS = [pytest.param(d, id=np.dtype(d).name) for d in DTYPES]
@@ -279,6 +280,7 @@ PATH_CONFIGS = {
     "c3_h7w7_k5_s1_same": (3, 7, 7, 2, 5, 1, "same"),
     "c1_h9w7_k5_s2_same": (1, 9, 7, 3, 5, 2, "same"),
     "c3_h7w9_k3_s2_valid": (3, 7, 9, 2, 3, 2, 0),
+    "c3_h8w8_k3_s1_same": (3, 8, 8, 2, 3, 1, "same"),  # P = 64
 }
 PATHS = {"channels_last": 1, "padded_width": 10**9}  # Conv2D.cl_channels forcing each stride-1 path
 
