@@ -110,26 +110,42 @@ class AdamStep:
         self.k.adam(self.p, self.g, self.m, self.v, 10, 1e-3, 0.9, 0.999, 1e-8, 0.0)
 
 
-class Im2col:
-    """im2col / col2im of the T6 CNN's second convolution: 64 x 16 x 14 x 14, 3x3, stride 1, pad 1."""
+class ConvChannelsLast:
+    """Channels-last convolution of the T6 CNN's second layer: 64 x 16 x 14 x 14, 3x3 to 32 filters, stride 1,
+    pad 1 (padding, forward, backward with the input gradient), in the layer's chunks."""
 
     params = ["float32"]
     param_names = ["dtype"]
-    shape = (64, 16, 14, 14)
+    shape, filters = (64, 16, 14, 14), 32
 
     def setup(self, dtype):
         self.k = _kernels("conv")
-        if not hasattr(self.k, "im2col"):
-            raise NotImplementedError("fastnn.kernels.conv has no im2col")
+        if not hasattr(self.k, "conv_forward_cl"):
+            raise NotImplementedError("fastnn.kernels.conv has no channels-last path")
         N, C, H, W = self.shape
-        self.x = np.random.default_rng(0).standard_normal(self.shape).astype(dtype)
-        self.cols = np.empty((C * 9, N * H * W), dtype)
-        self.dx = np.empty_like(self.x)
-        self.time_im2col(dtype)
-        self.time_col2im(dtype)
+        F, K, P = self.filters, C * 9, H * W
+        rng = np.random.default_rng(0)
+        self.x = rng.standard_normal(self.shape).astype(dtype)
+        self.W = rng.standard_normal((F, C, 3, 3)).astype(dtype)
+        self.b = np.zeros(F, dtype)
+        self.dout = rng.standard_normal((N, F, H, W)).astype(dtype)
+        self.nc = nc = self.k.chunk_rows(P, N)
+        self.xp = np.empty((N, H + 2, W + 2, C), dtype)
+        self.out, self.dx = np.empty((N, F, H, W), dtype), np.empty_like(self.x)
+        self.dW, self.db = np.empty_like(self.W), np.empty_like(self.b)
+        self.Wr, self.dW_tmp, self.dWr = np.empty((3, F, K), dtype)
+        self.cols, self.dcols, self.gemm = np.empty((2, nc * P * K), dtype), np.empty(nc * P * F, dtype)
+        self.dxp = np.empty((H + 2, W + 2, C), dtype)
+        self.time_pad(dtype)
+        self.time_forward(dtype)
+        self.time_backward(dtype)
 
-    def time_im2col(self, dtype):
-        self.k.im2col(self.x, 3, 3, 1, 1, 1, 1, self.cols)
+    def time_pad(self, dtype):
+        self.k.pad_nhwc(self.x, 1, 1, self.xp)
 
-    def time_col2im(self, dtype):
-        self.k.col2im(self.cols, 3, 3, 1, 1, 1, 1, self.dx)
+    def time_forward(self, dtype):
+        self.k.conv_forward_cl(self.xp, self.W, self.b, 1, 1, self.nc, self.Wr, self.cols, self.gemm, self.out)
+
+    def time_backward(self, dtype):
+        self.k.conv_backward_cl(self.dout, self.xp, self.W, 0.0, 1, 1, 1, 1, self.nc, self.Wr, self.cols, self.gemm,
+                                self.dcols, self.dxp, self.dW_tmp, self.dWr, self.dW, self.db, self.dx)

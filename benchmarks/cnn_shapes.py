@@ -16,7 +16,9 @@ each (which compiles fastnn's kernels):
   allocations) is printed as well;
 - **per layer** (``--layers``): median seconds of each layer's forward (training mode) and backward on one batch,
   as GFLOP/s (2 per multiply-add; conv forward ``2*F*C*kh*kw*H'*W'`` per image, backward twice that, once for
-  the first layer, which needs no input gradient).
+  the first layer, which needs no input gradient); then each convolution's backward split into backward-data
+  and backward-weights (as many FLOPs as the forward each): PyTorch's ``convolution_backward`` with one output
+  asked for, fastnn's backward without the input gradient (weights and bias) and the full backward minus that.
 
     python benchmarks/cnn_shapes.py                       # all shapes, 2 threads, Markdown tables
     python benchmarks/cnn_shapes.py --threads 1 --shapes mnist,wide
@@ -267,6 +269,66 @@ def torch_layer_times(model, X, repeats):
     return rows
 
 
+def conv_backward_split(net, model, X, repeats):
+    """Median seconds ``[(data, weights)]`` of each conv layer's backward-data and backward-weights (incl. bias) on
+    batch ``X``, fastnn and PyTorch alternating: ``(fastnn rows, torch rows)``; data is 0 for the first layer."""
+    import torch
+
+    acts = [X]
+    for layer in net.layers:
+        acts.append(layer.forward(acts[-1], training=True).copy())
+    mods = [m for m in model if isinstance(m, torch.nn.Conv2d)]
+    convs = [i for i, layer in enumerate(net.layers) if isinstance(layer, Conv2D)]
+    rows_f, rows_t = [], []
+    for i, mod in zip(convs, mods):
+        layer = net.layers[i]
+        dout = np.random.default_rng(3).standard_normal(acts[i + 1].shape).astype(np.float32)
+        xt, dt = torch.from_numpy(acts[i]), torch.from_numpy(dout)
+        args = (dt, xt, mod.weight.detach(), [mod.out_channels], list(mod.stride), list(mod.padding), [1, 1], False,
+                [0, 0], 1)
+        grad = layer.input_grad
+        full, weights, t_data, t_weights = [], [], [], []
+        for _ in range(repeats + 1):  # the first round compiles / warms up
+            layer.forward(acts[i], True)
+            if grad:
+                full.append(timed(layer.backward, dout))
+                t_data.append(timed(torch.ops.aten.convolution_backward, *args, [True, False, False]))
+            layer.input_grad = False
+            try:
+                weights.append(timed(layer.backward, dout))
+            finally:
+                layer.input_grad = grad
+            t_weights.append(timed(torch.ops.aten.convolution_backward, *args, [False, True, True]))
+        w, tw = float(np.median(weights[1:])), float(np.median(t_weights[1:]))
+        rows_f.append((max(float(np.median(full[1:])) - w, 0.0) if grad else 0.0, w))
+        rows_t.append((float(np.median(t_data[1:])) if grad else 0.0, tw))
+    return rows_f, rows_t
+
+
+def split_table(name, image, convs, batch, repeats, torch_state):
+    X, _ = make_data(image, batch, seed=5)
+    net = fastnn_model(image, convs)
+    rows_f, rows_t = conv_backward_split(net, torch_state[0], X, repeats)
+    conv_f, _ = layer_flops(image, convs)
+    lines = [
+        f"\nConv backward split, {name}, one batch of {batch} (median of {repeats}); ms (GFLOP/s)",
+        "",
+        "| conv | fastnn bwd-data | torch bwd-data | fastnn bwd-weights | torch bwd-weights | data torch/fastnn | "
+        "weights torch/fastnn |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for ci, ((fd, fw), (td, tw)) in enumerate(zip(rows_f, rows_t)):
+        fl = conv_f[ci] * batch
+
+        def cell(sec):
+            return f"{sec * 1e3:.3f} ({fl / sec / 1e9:.0f})" if sec > 0 else "-"
+
+        spec = conv_spec(convs[ci])
+        lines.append(f"| {ci + 1}: {spec[0]} filters {spec[1]}x{spec[1]} stride {spec[2]} | {cell(fd)} | {cell(td)} | "
+                     f"{cell(fw)} | {cell(tw)} | " + (f"{td / fd:.2f}x" if fd > 0 else "-") + f" | {tw / fw:.2f}x |")
+    return "\n".join(lines)
+
+
 def layer_table(name, image, convs, batch, repeats, torch_state):
     X, _ = make_data(image, batch, seed=5)
     net = fastnn_model(image, convs)
@@ -359,6 +421,8 @@ def run_shape(name, args, use_torch):
         lines.append(f"\nfastnn traced peak (tracemalloc) of a first epoch: {result['traced'] / 2**20:.1f} MiB")
     if args.layers:
         lines.append(layer_table(name, image, convs, batch, args.repeats_layers, th_state))
+        if th_state:
+            lines.append(split_table(name, image, convs, batch, args.repeats_layers, th_state))
     print("\n".join(lines), flush=True)
     return result
 

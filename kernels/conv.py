@@ -6,21 +6,20 @@ Shapes: ``x (N, C, H, W)``, weights ``W (F, C, kh, kw)``, bias ``b (F,)``, outpu
 
     out[n, f, oh, ow] = b[f] + sum_{c, i, j} W[f, c, i, j] * xpad[n, c, oh*sh + i, ow*sw + j]
 
-Layout. With ``K = C*kh*kw`` and ``P = H'*W'`` the column matrix of a chunk of ``nc`` samples is
-``cols (K, nc*P)``: row ``k = (c*kh + i)*kw + j``, column ``n*P + oh*W' + ow``. Each row is a strided copy of one
-input plane, so im2col's inner loop is a contiguous run (stride 1) and each chunk is one GEMM
-``(F, K) @ (K, nc*P)`` over several samples, with ``nc`` chosen by :func:`chunk_samples` so that the chunk's columns
-and GEMM result stay in L2. The GEMM result ``(F, nc*P)`` is moved to NCHW in one pass of contiguous blocks of
-``P`` values, with the bias add fused in. Backward recomputes each chunk's columns from the input (cheaper than
-keeping ``cols`` for the whole batch in memory): ``dout`` is gathered into ``dout2 (F, nc*P)``, whose row sums
-are ``db``, ``dW += dout2 @ cols.T``, ``dcols = W.T @ dout2`` and col2im scatters ``dcols`` back into ``dx``.
+Both paths pad the input once, then run im2col + one GEMM per chunk of samples; backward recomputes each
+chunk's columns from the padded input (cheaper than keeping the whole batch's columns in memory). The layer
+(``fastnn.layers.conv``) picks the path:
 
-Stride 1 has a faster path (``pad_input``, ``conv_forward_s1``, ``conv_backward_s1``, described before them):
-pad once and compute over the padded width so every column row is one contiguous copy.
+- channels last (``pad_nhwc``, ``conv_forward_cl``, ``conv_backward_cl``): every stride, and stride 1 when the
+  input has many channels. A column row is one output position, ``kh`` contiguous runs of ``kw*C`` values, and
+  the GEMM ``(nc*P, K) @ (K, F)`` is large in both dimensions;
+- stride 1 over the padded width (``pad_input``, ``conv_forward_s1``, ``conv_backward_s1``): stride-1 layers
+  with few input channels (first layers), where channels-last runs would be a few values long. A column row is
+  one input plane's contiguous run, the GEMM ``(F, K) @ (K, nc*P1)``.
 
 Every buffer is allocated by the caller. The kernels are serial (no ``prange``) and release the GIL: the layers
-(``fastnn.layers.conv``) split a batch into one sample range per thread and call them from Python threads, each
-range with its own buffers and BLAS held at one thread, so one and several threads use the same compiled code.
+split a batch into one sample range per thread and call them from Python threads, each range with its own
+buffers and BLAS held at one thread, so one and several threads use the same compiled code.
 """
 import numpy as np
 
@@ -31,93 +30,6 @@ def out_size(size, k, s, p):
     """Output length of a window ``k`` sliding with stride ``s`` over ``size`` cells padded by ``p`` on both
     sides: ``(size + 2p - k) // s + 1`` (may be < 1 when the window does not fit)."""
     return (size + 2 * p - k) // s + 1
-
-
-@jit
-def _valid_range(n_out, n_in, offset, s):
-    """Output positions ``o`` in ``[0, n_out)`` whose input index ``o*s + offset`` lies in ``[0, n_in)``,
-    returned as ``lo, hi`` (``hi <= lo`` when none does)."""
-    lo = 0
-    if offset < 0:
-        lo = (-offset + s - 1) // s
-    hi = 0
-    if n_in - offset > 0:
-        hi = (n_in - offset + s - 1) // s
-    if hi > n_out:
-        hi = n_out
-    if lo > hi:
-        lo = hi
-    return lo, hi
-
-
-@jit
-def im2col(x, kh, kw, sh, sw, ph, pw, cols):
-    """Fill ``cols (C*kh*kw, N*H'*W')`` from ``x (N, C, H, W)``: ``cols[(c*kh+i)*kw+j, n*P + oh*W' + ow] =
-    xpad[n, c, oh*sh + i, ow*sw + j]``, zero where the window reaches into the padding."""
-    N, C, H, W = x.shape
-    Ho = (H + 2 * ph - kh) // sh + 1
-    Wo = (W + 2 * pw - kw) // sw + 1
-    P = Ho * Wo
-    zero = x.dtype.type(0)
-    for n in range(N):
-        for c in range(C):
-            for i in range(kh):
-                oh_lo, oh_hi = _valid_range(Ho, H, i - ph, sh)
-                for j in range(kw):
-                    ow_lo, ow_hi = _valid_range(Wo, W, j - pw, sw)
-                    row = (c * kh + i) * kw + j
-                    base = n * P
-                    for oh in range(Ho):
-                        start = base + oh * Wo
-                        if oh < oh_lo or oh >= oh_hi:
-                            for ow in range(Wo):
-                                cols[row, start + ow] = zero
-                            continue
-                        ih = oh * sh + i - ph
-                        for ow in range(ow_lo):
-                            cols[row, start + ow] = zero
-                        for ow in range(ow_lo, ow_hi):
-                            cols[row, start + ow] = x[n, c, ih, ow * sw + j - pw]
-                        for ow in range(ow_hi, Wo):
-                            cols[row, start + ow] = zero
-
-
-@jit
-def col2im(cols, kh, kw, sh, sw, ph, pw, dx):
-    """Adjoint of :func:`im2col`: ``dx = 0``, then every ``cols`` entry is added to the input cell it was
-    copied from (entries that came from the padding are dropped). ``dx (N, C, H, W)`` gives the geometry."""
-    N, C, H, W = dx.shape
-    Ho = (H + 2 * ph - kh) // sh + 1
-    Wo = (W + 2 * pw - kw) // sw + 1
-    P = Ho * Wo
-    for n in range(N):
-        for c in range(C):
-            for ih in range(H):
-                for iw in range(W):
-                    dx[n, c, ih, iw] = 0
-            for i in range(kh):
-                oh_lo, oh_hi = _valid_range(Ho, H, i - ph, sh)
-                for j in range(kw):
-                    ow_lo, ow_hi = _valid_range(Wo, W, j - pw, sw)
-                    row = (c * kh + i) * kw + j
-                    for oh in range(oh_lo, oh_hi):
-                        ih = oh * sh + i - ph
-                        start = n * P + oh * Wo
-                        for ow in range(ow_lo, ow_hi):
-                            dx[n, c, ih, ow * sw + j - pw] += cols[row, start + ow]
-
-
-@jit
-def _gemm_to_nchw(gemm, b, out):
-    """``out[n, f, :, :] = gemm[f, n*P:(n+1)*P] + b[f]`` for ``gemm (F, N*P)``, ``out (N, F, H', W')``."""
-    N, F, Ho, Wo = out.shape
-    P = Ho * Wo
-    for n in range(N):
-        for f in range(F):
-            bias = b[f]
-            for oh in range(Ho):
-                for ow in range(Wo):
-                    out[n, f, oh, ow] = gemm[f, n * P + oh * Wo + ow] + bias
 
 
 @jit
@@ -136,87 +48,8 @@ def _sum_run(a, start, n):
     return (s0 + s1) + (s2 + s3)
 
 
-@jit
-def _nchw_to_gemm(dout, dout2, db):
-    """``dout2[f, n*P + p] = dout[n, f, p]`` for ``dout (N, F, H', W')``, ``dout2 (F, N*P)``, and
-    ``db[f] = sum_{n, p} dout[n, f, p]`` from the rows of ``dout2``."""
-    N, F, Ho, Wo = dout.shape
-    P = Ho * Wo
-    for n in range(N):
-        for f in range(F):
-            for oh in range(Ho):
-                for ow in range(Wo):
-                    dout2[f, n * P + oh * Wo + ow] = dout[n, f, oh, ow]
-    for f in range(F):
-        db[f] = _sum_run(dout2[f], 0, N * P)
-
-
-@jit
-def conv_forward(x, W, b, sh, sw, ph, pw, nc, cols_buf, gemm_buf, out):
-    """``out = conv(x, W) + b`` (see the module docstring) in chunks of ``nc`` samples, whose column matrix
-    ``cols (C*kh*kw, nc*P)`` and GEMM result ``(F, nc*P)`` stay in cache (:func:`chunk_samples`); ``cols_buf`` and
-    ``gemm_buf`` are 1-D work buffers of at least ``K*nc*P`` and ``F*nc*P`` values."""
-    N = x.shape[0]
-    F, C, kh, kw = W.shape
-    K = C * kh * kw
-    P = out.shape[2] * out.shape[3]
-    W2 = W.reshape(F, K)
-    nc = max(nc, 1)
-    for n0 in range(0, N, nc):
-        n1 = min(N, n0 + nc)
-        m = (n1 - n0) * P
-        cols = cols_buf[: K * m].reshape(K, m)
-        gemm = gemm_buf[: F * m].reshape(F, m)
-        im2col(x[n0:n1], kh, kw, sh, sw, ph, pw, cols)
-        np.dot(W2, cols, gemm)
-        _gemm_to_nchw(gemm, b, out[n0:n1])
-
-
-@jit
-def conv_backward(dout, x, W, alpha, sh, sw, ph, pw, nc, cols_buf, dout2_buf, dcols_buf, dW_tmp, dW, db, dx):
-    """Gradients of :func:`conv_forward` given ``dout (N, F, H', W')`` and the forward's input ``x``, in chunks of
-    ``nc`` samples whose columns are recomputed from ``x``:
-
-    ``dW = sum_chunks dout2 @ cols.T + alpha * W`` (``dout2 (F, nc*P)`` is the chunk's ``dout`` regrouped),
-    ``db = dout.sum(axis=(0, 2, 3))``, and, unless ``dx.size == 0`` (a network's first layer),
-    ``dx = col2im(W.T @ dout2)``. Work buffers: 1-D ``cols_buf``, ``dout2_buf``, ``dcols_buf`` (``K*nc*P``,
-    ``F*nc*P``, ``K*nc*P`` values; ``dcols_buf`` unused when ``dx`` is empty) and ``dW_tmp (F, K)``.
-    ``alpha`` is the L2 penalty's coefficient on the gradient.
-    """
-    N, F, Ho, Wo = dout.shape
-    _, C, kh, kw = W.shape
-    K = C * kh * kw
-    P = Ho * Wo
-    W2 = W.reshape(F, K)
-    dW2 = dW.reshape(F, K)
-    zero = dout.dtype.type(0)
-    _fill(db, zero)
-    _fill(dW.reshape(F * K), zero)
-    db_tmp = dW_tmp.reshape(F * K)[:F]  # the chunk's db, before dW_tmp receives the chunk's dW
-    nc = max(nc, 1)
-    for n0 in range(0, N, nc):
-        n1 = min(N, n0 + nc)
-        m = (n1 - n0) * P
-        cols = cols_buf[: K * m].reshape(K, m)
-        dout2 = dout2_buf[: F * m].reshape(F, m)
-        im2col(x[n0:n1], kh, kw, sh, sw, ph, pw, cols)
-        _nchw_to_gemm(dout[n0:n1], dout2, db_tmp)
-        _add(db_tmp, db)
-        np.dot(dout2, cols.T, dW_tmp)
-        _add(dW_tmp.reshape(F * K), dW.reshape(F * K))
-        if dx.size:
-            dcols = dcols_buf[: K * m].reshape(K, m)
-            np.dot(W2.T, dout2, dcols)
-            col2im(dcols, kh, kw, sh, sw, ph, pw, dx[n0:n1])
-    if alpha != 0.0:
-        a = W.dtype.type(alpha)
-        for f in range(F):
-            for k in range(K):
-                dW2[f, k] += a * W2[f, k]
-
-
 # ------------------------------------------------------------------------------------------------ stride 1
-# Fast path for stride 1 (every 'same' convolution), in sample chunks. The input is padded once into
+# Stride-1 layers with few input channels (first layers), in sample chunks. The input is padded once into
 # ``xpad (N, C, L)``: each plane flattened to ``Hp*Wp`` values (``Hp = H + 2ph``, ``Wp = W + 2pw``) plus
 # ``kw - 1`` zeros of slack, ``L = Hp*Wp + kw - 1``. Outputs are computed over the padded width: position
 # ``q = oh*Wp + ow`` for ``ow < Wp`` (``P1 = H'*Wp`` per sample, of which ``ow >= W'`` are discarded), so the
@@ -236,15 +69,13 @@ def pad_length(H, W, kh, kw, ph, pw):
 
 
 def chunk_samples(K, F, Ho, Wp, N, target=1 << 17):
-    """Samples per chunk for a range of ``N`` (``Wp``: the padded width on the stride-1 path, ``W'`` otherwise):
-    keep a chunk's ``cols (K, nc*Ho*Wp)`` and GEMM result ``(F, nc*Ho*Wp)`` together near ``target`` values
+    """Samples per chunk of the padded-width path for a range of ``N`` (``Wp``: the padded width): keep a chunk's ``cols (K, nc*Ho*Wp)`` and GEMM result ``(F, nc*Ho*Wp)`` together near ``target`` values
     (512 KiB in float32), at least one sample per chunk. ``N`` is accepted for callers that size buffers by it.
 
     Measured on one thread (CPU time): a 3x3 first layer (K = 9) with 64 filters ran 1.2x faster than when only
-    ``cols`` was counted, with 16 filters 1.6x; whole-batch chunks are up to 1.9x slower; a 5x5 32 -> 64 layer
-    (K = 800) ran 15 % faster in one-sample chunks than in two. The layers hold BLAS at one thread whenever they
-    split a batch, and use one range only when BLAS has one thread, so the number of chunks (BLAS calls) is
-    not capped: each call is single-threaded and never waits for a second BLAS thread."""
+    ``cols`` was counted, with 16 filters 1.6x; whole-batch chunks are up to 1.9x slower. The layers hold BLAS at
+    one thread whenever they split a batch, and use one range only when BLAS has one thread, so the number of
+    chunks (BLAS calls) is not capped: each call is single-threaded and never waits for a second BLAS thread."""
     return max(1, target // ((K + F) * Ho * Wp))
 
 
@@ -403,3 +234,199 @@ def conv_backward_s1(dout, xpad, W, alpha, ph, pw, nc, cols_buf, doutp_buf, dcol
         for f in range(F):
             for k in range(K):
                 dW2[f, k] += a * W2[f, k]
+
+
+# ------------------------------------------------------------------------------------------------ channels last
+# The input is padded once into ``xp (N, Hp, Wp, C)`` (channels last, ``Hp = H + 2ph``, ``Wp = W + 2pw``), so the
+# window of output ``(oh, ow)`` is ``kh`` contiguous runs of ``kw*C`` values, ``xp[n, oh*sh + i, ow*sw : ow*sw +
+# kw, :]``, at any stride. A chunk of ``nc`` samples gives ``cols (nc*P, K)``, one row per output position
+# (``P = H'*W'``, no discarded columns), ``K = kh*kw*C`` ordered ``(i, j, c)``, and one GEMM
+# ``(nc*P, K) @ (K, F)`` with the weights as ``Wr (F, K)`` in the same order, transposed in the call. Its result
+# ``(nc*P, F)`` goes to NCHW in one transposing pass with the bias added. Backward transposes the chunk's ``dout``
+# into ``doutT (nc*P, F)``: ``dW += doutT.T @ cols``, ``dcols = doutT @ Wr``, and col2im adds each row's runs
+# back into a padded channels-last sample, which is moved to NCHW. Measured on one thread for the 5x5 32 -> 64
+# layer on 14x14: the forward GEMM runs at 95-98 GFLOP/s, backward-data's at 95-100 and backward-weights' at
+# 85-88 (OpenBLAS's sgemm peaks at 106 on this core), against 77-84 for the padded-width path's
+# ``(F, K) @ (K, P1)`` GEMMs, which also compute 28 % discarded columns there.
+
+
+def chunk_rows(P, N, target=256):
+    """Samples per chunk of the channels-last path for a range of ``N``: GEMMs of about ``target`` rows (``nc*P``),
+    at least one sample, at most ``N``. Measured on one thread (CPU time): the backward of 3x3 16 -> 32 on 14x14
+    ran 1.3x faster in one-sample chunks than in two (its weight GEMM, reducing over ``nc*P``, drops from 110 to
+    70 GFLOP/s); 5x5 32 -> 64 and 3x3 32 -> 64 were within 3 % from one to four samples; a stride-2 layer with
+    ``P = 49`` was 5 % slower forward below about 200 rows."""
+    return max(1, min(N, target // P))
+
+
+@jit
+def pad_nhwc(x, ph, pw, xp):
+    """``xp[n, h + ph, w + pw, c] = x[n, c, h, w]``, zero on the border; ``xp (N, H + 2ph, W + 2pw, C)``."""
+    N, C, H, W = x.shape
+    Hp, Wp = xp.shape[1], xp.shape[2]
+    zero = x.dtype.type(0)
+    for n in range(N):
+        flat = xp[n].reshape(Hp, Wp * C)
+        for h in range(Hp):
+            if h < ph or h >= ph + H:
+                _fill(flat[h], zero)
+                continue
+            row = flat[h]
+            _fill(row[: pw * C], zero)
+            _fill(row[(pw + W) * C :], zero)
+            for c in range(C):
+                src = x[n, c, h - ph]
+                for w in range(W):
+                    row[(w + pw) * C + c] = src[w]
+
+
+@jit
+def weights_cl(W, Wr):
+    """``Wr[f, (i*kw + j)*C + c] = W[f, c, i, j]``: the weights in the column order of the channels-last path."""
+    F, C, kh, kw = W.shape
+    for f in range(F):
+        for c in range(C):
+            for i in range(kh):
+                for j in range(kw):
+                    Wr[f, (i * kw + j) * C + c] = W[f, c, i, j]
+
+
+@jit
+def _im2col_cl(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, cols):
+    """``cols[(n - n0)*P + oh*W' + ow, (i*kw + j)*C + c] = xp[n, oh*sh + i, ow*sw + j, c]`` for ``n0 <= n < n1``."""
+    Hp, Wp, C = xp.shape[1], xp.shape[2], xp.shape[3]
+    run = kw * C
+    for n in range(n0, n1):
+        xf = xp[n].reshape(Hp, Wp * C)
+        base = (n - n0) * Ho * Wo
+        for oh in range(Ho):
+            for ow in range(Wo):
+                row = cols[base + oh * Wo + ow]
+                start = ow * sw * C
+                for i in range(kh):
+                    _copy(xf[oh * sh + i, start : start + run], row[i * run : (i + 1) * run])
+
+
+@jit(inline="always")
+def _rows_to_planes(rows, b, planes):
+    """``planes[f, p] = rows[p, f] + b[f]`` for ``rows (P, F)``, ``planes (F, P)``. Row by row (contiguous reads)
+    unless ``P`` is a multiple of 64: then the ``F`` planes, 256 bytes apart or a multiple of that, collide in the
+    cache and plane by plane is faster (measured per batch: P = 196, F = 64 0.13 against 0.25 ms; P = 256 1.0
+    against 0.65; P = 1024, F = 32 6.7 against 1.4)."""
+    P, F = rows.shape
+    if P % 64 == 0:
+        for f in range(F):
+            bias = b[f]
+            plane = planes[f]
+            for p in range(P):
+                plane[p] = rows[p, f] + bias
+    else:
+        for p in range(P):
+            row = rows[p]
+            for f in range(F):
+                planes[f, p] = row[f] + b[f]
+
+
+@jit(inline="always")
+def _planes_to_rows(planes, rows):
+    """``rows[p, f] = planes[f, p]``, the transpose of :func:`_rows_to_planes` (without bias), same loop orders."""
+    P, F = rows.shape
+    if P % 64 == 0:
+        for f in range(F):
+            plane = planes[f]
+            for p in range(P):
+                rows[p, f] = plane[p]
+    else:
+        for p in range(P):
+            row = rows[p]
+            for f in range(F):
+                row[f] = planes[f, p]
+
+
+@jit
+def conv_forward_cl(xp, W, b, sh, sw, nc, Wr, cols_buf, gemm_buf, out):
+    """``out = conv(x, W) + b`` from ``xp`` (:func:`pad_nhwc`) in chunks of ``nc`` samples. Work buffers:
+    ``Wr (F, K)`` and 1-D ``cols_buf``, ``gemm_buf`` of at least ``nc*P*K`` and ``nc*P*F`` values."""
+    N = xp.shape[0]
+    F, C, kh, kw = W.shape
+    K = C * kh * kw
+    Ho, Wo = out.shape[2], out.shape[3]
+    P = Ho * Wo
+    weights_cl(W, Wr)
+    nc = max(nc, 1)
+    for n0 in range(0, N, nc):
+        n1 = min(N, n0 + nc)
+        m = (n1 - n0) * P
+        cols = cols_buf[: m * K].reshape(m, K)
+        gemm = gemm_buf[: m * F].reshape(m, F)
+        _im2col_cl(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, cols)
+        np.dot(cols, Wr.T, gemm)
+        for n in range(n0, n1):
+            _rows_to_planes(gemm[(n - n0) * P : (n - n0 + 1) * P], b, out[n].reshape(F, P))
+
+
+@jit
+def conv_backward_cl(dout, xp, W, alpha, sh, sw, ph, pw, nc, Wr, cols_buf, doutT_buf, dcols_buf, dxp, dW_tmp,
+                     dWr, dW, db, dx):
+    """Gradients of :func:`conv_forward_cl` given ``dout (N, F, H', W')`` and the forward's ``xp``:
+    ``dW = sum_chunks doutT.T @ cols + alpha * W``, ``db = dout.sum(axis=(0, 2, 3))`` and, unless
+    ``dx.size == 0``, ``dx = col2im(doutT @ Wr)``. Work buffers: ``Wr (F, K)``, 1-D ``cols_buf``, ``doutT_buf``,
+    ``dcols_buf`` (``nc*P*K``, ``nc*P*F``, ``nc*P*K`` values; ``dcols_buf`` unused when ``dx`` is empty),
+    ``dxp (Hp, Wp, C)`` (one padded sample), ``dW_tmp`` and ``dWr (F, K)`` (the chunk's and the sum's weight
+    gradient in the columns' order, reordered into ``dW`` once at the end)."""
+    N, F, Ho, Wo = dout.shape
+    _, C, kh, kw = W.shape
+    K = C * kh * kw
+    P = Ho * Wo
+    Hp, Wp = xp.shape[1], xp.shape[2]
+    H, Wd = Hp - 2 * ph, Wp - 2 * pw
+    run = kw * C
+    zero = dout.dtype.type(0)
+    weights_cl(W, Wr)
+    _fill(db, zero)
+    _fill(dWr.reshape(F * K), zero)
+    dflat = dout.reshape(N * F * P)
+    nc = max(nc, 1)
+    for n0 in range(0, N, nc):
+        n1 = min(N, n0 + nc)
+        m = (n1 - n0) * P
+        cols = cols_buf[: m * K].reshape(m, K)
+        doutT = doutT_buf[: m * F].reshape(m, F)
+        _im2col_cl(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, cols)
+        for n in range(n0, n1):
+            for f in range(F):
+                db[f] += _sum_run(dflat, (n * F + f) * P, P)
+            _planes_to_rows(dout[n].reshape(F, P), doutT[(n - n0) * P : (n - n0 + 1) * P])
+        np.dot(doutT.T, cols, dW_tmp)
+        _add(dW_tmp.reshape(F * K), dWr.reshape(F * K))
+        if dx.size:
+            dcols = dcols_buf[: m * K].reshape(m, K)
+            np.dot(doutT, Wr, dcols)
+            dxf = dxp.reshape(Hp, Wp * C)
+            for n in range(n0, n1):
+                _fill(dxp.reshape(Hp * Wp * C), zero)
+                base = (n - n0) * P
+                for oh in range(Ho):
+                    for ow in range(Wo):
+                        row = dcols[base + oh * Wo + ow]
+                        start = ow * sw * C
+                        for i in range(kh):
+                            _add(row[i * run : (i + 1) * run], dxf[oh * sh + i, start : start + run])
+                for c in range(C):
+                    for h in range(H):
+                        src = dxp[h + ph]
+                        dst = dx[n, c, h]
+                        for w in range(Wd):
+                            dst[w] = src[w + pw, c]
+    for f in range(F):
+        for c in range(C):
+            for i in range(kh):
+                for j in range(kw):
+                    dW[f, c, i, j] = dWr[f, (i * kw + j) * C + c]
+    if alpha != 0.0:
+        a = W.dtype.type(alpha)
+        for f in range(F):
+            for c in range(C):
+                for i in range(kh):
+                    for j in range(kw):
+                        dW[f, c, i, j] += a * W[f, c, i, j]

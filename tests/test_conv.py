@@ -1,5 +1,5 @@
-"""Convolution: im2col / col2im and conv forward/backward against naive NumPy loops; Conv2D against central
-differences (float64) and its contract."""
+"""Convolution: the channels-last and stride-1 kernels against naive NumPy loops; Conv2D (both paths, chunk
+boundaries) against central differences (float64) and its contract."""
 import numpy as np
 import pytest
 
@@ -20,6 +20,7 @@ GEOMETRIES = {
     "c2_h4w6_k1x1_s1_p0": (2, 2, 4, 6, 3, 1, 1, 1, 1, 0, 0),
     "c1_h3w4_k3x3_s1_p3": (1, 1, 3, 4, 2, 3, 3, 1, 1, 3, 3),
     "c2_h9w9_k4x4_s3_p1": (2, 2, 9, 9, 2, 4, 4, 3, 3, 1, 1),
+    "c2_h8w8_k3x3_s1_p1": (3, 2, 8, 8, 3, 3, 3, 1, 1, 1, 1),  # P = 64: the plane-by-plane transposes
 }
 GEOMETRY_PARAMS = [pytest.param(g, id=name) for name, g in GEOMETRIES.items()]
 DTYPE_PARAMS = [pytest.param(d, id=np.dtype(d).name) for d in DTYPES]
@@ -31,22 +32,6 @@ def pad(x, ph, pw):
     xp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), x.dtype)
     xp[:, :, ph : ph + H, pw : pw + W] = x
     return xp
-
-
-def im2col_ref(x, kh, kw, sh, sw, ph, pw):
-    """Naive loops: ``cols[(c*kh + i)*kw + j, n*P + oh*W' + ow] = xpad[n, c, oh*sh + i, ow*sw + j]``."""
-    N, C, H, W = x.shape
-    Ho, Wo = conv.out_size(H, kh, sh, ph), conv.out_size(W, kw, sw, pw)
-    xp = pad(x, ph, pw)
-    cols = np.zeros((C * kh * kw, N * Ho * Wo), x.dtype)
-    for n in range(N):
-        for c in range(C):
-            for i in range(kh):
-                for j in range(kw):
-                    for oh in range(Ho):
-                        for ow in range(Wo):
-                            cols[(c * kh + i) * kw + j, n * Ho * Wo + oh * Wo + ow] = xp[n, c, oh * sh + i, ow * sw + j]
-    return cols
 
 
 def conv_ref(x, W, b, sh, sw, ph, pw):
@@ -94,14 +79,7 @@ def setup(geometry, dtype, seed=0):
     return x, Wt, b, (sh, sw, ph, pw), (Ho, Wo)
 
 
-def buffers(x, Wt, Ho, Wo):
-    N, C = x.shape[:2]
-    F, _, kh, kw = Wt.shape
-    K, NP = C * kh * kw, N * Ho * Wo
-    return np.empty((K, NP), x.dtype), np.empty((F, NP), x.dtype), np.empty((N, F, Ho, Wo), x.dtype)
-
-
-# ---------------------------------------------------------------------------------------------- kernels
+# ---------------------------------------------------------------------------------------------- channels last
 @pytest.mark.parametrize(
     "size, k, s, p, expected", [(28, 3, 1, 1, 28), (28, 2, 2, 0, 14), (5, 5, 2, 2, 3), (7, 3, 3, 1, 3), (2, 3, 1, 0, 0)]
 )
@@ -111,45 +89,47 @@ def test_out_size_formula(size, k, s, p, expected):
 
 @pytest.mark.parametrize("dtype", DTYPE_PARAMS)
 @pytest.mark.parametrize("geometry", GEOMETRY_PARAMS)
-def test_im2col_matches_naive_loops(geometry, dtype):
-    x, Wt, _, (sh, sw, ph, pw), (Ho, Wo) = setup(geometry, dtype)
-    cols = np.full(buffers(x, Wt, Ho, Wo)[0].shape, np.nan, dtype)  # every entry must be written
-    conv.im2col(x, Wt.shape[2], Wt.shape[3], sh, sw, ph, pw, cols)
-    np.testing.assert_array_equal(cols, im2col_ref(x, Wt.shape[2], Wt.shape[3], sh, sw, ph, pw))
+def test_pad_nhwc_matches_numpy_pad(geometry, dtype):
+    x, _, _, (_, _, ph, pw), _ = setup(geometry, dtype)
+    N, C, H, W = x.shape
+    xp = np.full((N, H + 2 * ph, W + 2 * pw, C), np.nan, dtype)  # every entry must be written
+    conv.pad_nhwc(x, ph, pw, xp)
+    np.testing.assert_array_equal(xp, pad(x, ph, pw).transpose(0, 2, 3, 1))
 
 
 @pytest.mark.parametrize("geometry", GEOMETRY_PARAMS)
-def test_col2im_is_adjoint_of_im2col(geometry):
-    """<im2col(x), c> == <x, col2im(c)> for random x, c (float64)."""
-    x, Wt, _, (sh, sw, ph, pw), (Ho, Wo) = setup(geometry, np.float64)
-    kh, kw = Wt.shape[2:]
-    cols = buffers(x, Wt, Ho, Wo)[0]
-    conv.im2col(x, kh, kw, sh, sw, ph, pw, cols)
-    c = np.random.default_rng(1).standard_normal(cols.shape)
-    dx = np.full(x.shape, np.nan)  # col2im must zero it first
-    conv.col2im(c, kh, kw, sh, sw, ph, pw, dx)
-    lhs, rhs = np.vdot(cols, c), np.vdot(x, dx)
-    assert np.isclose(lhs, rhs, rtol=1e-12, atol=1e-12), f"<im2col(x), c> = {lhs}, <x, col2im(c)> = {rhs}"
-
-
-def run_general(x, Wt, b, strides_pads, nc, dout=None, alpha=0.0, with_dx=True):
-    """The general (any stride) kernels in chunks of ``nc`` samples, with NaN-filled work buffers (every value
-    they read must have been written)."""
-    N = x.shape[0]
+def test_weights_cl_orders_columns_i_j_c(geometry):
+    _, Wt, _, _, _ = setup(geometry, np.float64)
     F, C, kh, kw = Wt.shape
+    Wr = np.full((F, kh * kw * C), np.nan)
+    conv.weights_cl(Wt, Wr)
+    np.testing.assert_array_equal(Wr, Wt.transpose(0, 2, 3, 1).reshape(F, -1))
+
+
+def run_cl(x, Wt, b, strides_pads, nc, dout=None, alpha=0.0, with_dx=True):
+    """The channels-last kernels in chunks of ``nc`` samples, with NaN-filled work buffers (every value they read
+    must have been written)."""
+    N, C, H, Wd = x.shape
+    F, _, kh, kw = Wt.shape
     sh, sw, ph, pw = strides_pads
-    Ho, Wo = conv.out_size(x.shape[2], kh, sh, ph), conv.out_size(x.shape[3], kw, sw, pw)
+    Ho, Wo = conv.out_size(H, kh, sh, ph), conv.out_size(Wd, kw, sw, pw)
     K, m = C * kh * kw, min(nc, N) * Ho * Wo
-    cols, gemm = np.full(K * m, np.nan, x.dtype), np.full(F * m, np.nan, x.dtype)
-    out = np.full((N, F, Ho, Wo), np.nan, x.dtype)
-    conv.conv_forward(x, Wt, b, *strides_pads, nc, cols, gemm, out)
+
+    def nan(*shape):
+        return np.full(shape, np.nan, x.dtype)
+
+    xp = nan(N, H + 2 * ph, Wd + 2 * pw, C)
+    conv.pad_nhwc(x, ph, pw, xp)
+    cols, gemm, out = nan(m * K), nan(m * F), nan(N, F, Ho, Wo)
+    conv.conv_forward_cl(xp, Wt, b, sh, sw, nc, nan(F, K), cols, gemm, out)
     if dout is None:
         return out
-    dcols = np.full(K * m, np.nan, x.dtype) if with_dx else np.empty(0, x.dtype)
-    dx = np.full(x.shape, np.nan, x.dtype) if with_dx else np.empty((0, 0, 0, 0), x.dtype)
-    dW, db = np.full(Wt.shape, np.nan, x.dtype), np.full(b.shape, np.nan, x.dtype)
-    conv.conv_backward(dout, x, Wt, alpha, *strides_pads, nc, cols, gemm, dcols, np.full((F, K), np.nan, x.dtype),
-                       dW, db, dx)
+    dcols = nan(m * K) if with_dx else np.empty(0, x.dtype)
+    dxp = nan(H + 2 * ph, Wd + 2 * pw, C) if with_dx else np.empty((0, 0, 0), x.dtype)
+    dx = nan(*x.shape) if with_dx else np.empty((0, 0, 0, 0), x.dtype)
+    dW, db = nan(*Wt.shape), nan(*b.shape)
+    conv.conv_backward_cl(dout, xp, Wt, alpha, sh, sw, ph, pw, nc, nan(F, K), cols, gemm, dcols, dxp, nan(F, K),
+                          nan(F, K), dW, db, dx)
     return dW, db, dx
 
 
@@ -159,9 +139,9 @@ CHUNK_PARAMS = [pytest.param(nc, id=f"chunk{nc}") for nc in (1, 2, 64)]
 @pytest.mark.parametrize("nc", CHUNK_PARAMS)
 @pytest.mark.parametrize("dtype", DTYPE_PARAMS)
 @pytest.mark.parametrize("geometry", GEOMETRY_PARAMS)
-def test_conv_forward_matches_naive_loops(geometry, dtype, nc):
+def test_conv_cl_forward_matches_naive_loops(geometry, dtype, nc):
     x, Wt, b, strides_pads, _ = setup(geometry, dtype)
-    out = run_general(x, Wt, b, strides_pads, nc)
+    out = run_cl(x, Wt, b, strides_pads, nc)
     assert out.dtype == dtype
     np.testing.assert_allclose(out, conv_ref(x, Wt, b, *strides_pads), **TOL[dtype])
 
@@ -169,13 +149,13 @@ def test_conv_forward_matches_naive_loops(geometry, dtype, nc):
 @pytest.mark.parametrize("nc", CHUNK_PARAMS)
 @pytest.mark.parametrize("dtype", DTYPE_PARAMS)
 @pytest.mark.parametrize("geometry", GEOMETRY_PARAMS)
-def test_conv_backward_matches_naive_loops(geometry, dtype, nc):
+def test_conv_cl_backward_matches_naive_loops(geometry, dtype, nc):
     """Chunks of 1 and 2 samples (uneven last chunk with 3 samples) and one chunk larger than the batch."""
     x, Wt, b, strides_pads, _ = setup(geometry, dtype)
-    out = run_general(x, Wt, b, strides_pads, nc)
+    out = run_cl(x, Wt, b, strides_pads, nc)
     dout = np.random.default_rng(2).standard_normal(out.shape).astype(dtype)
     dout_before, x_before = dout.copy(), x.copy()
-    dW, db, dx = run_general(x, Wt, b, strides_pads, nc, dout)
+    dW, db, dx = run_cl(x, Wt, b, strides_pads, nc, dout)
     dW_ref, db_ref, dx_ref = conv_backward_ref(x, Wt, dout, *strides_pads)
     np.testing.assert_array_equal(dout, dout_before)
     np.testing.assert_array_equal(x, x_before)
@@ -183,13 +163,18 @@ def test_conv_backward_matches_naive_loops(geometry, dtype, nc):
         np.testing.assert_allclose(ours, ref, **TOL[dtype], err_msg=name)
 
 
-def test_conv_backward_decay_and_skipped_dx():
+def test_conv_cl_backward_decay_and_skipped_dx():
     x, Wt, b, strides_pads, _ = setup(GEOMETRIES["c2_h8w7_k3x1_s3x2_p1x0"], np.float64)
-    dout = np.random.default_rng(3).standard_normal(run_general(x, Wt, b, strides_pads, 2).shape)
-    dW, db, _ = run_general(x, Wt, b, strides_pads, 2, dout, alpha=0.5, with_dx=False)
+    dout = np.random.default_rng(3).standard_normal(run_cl(x, Wt, b, strides_pads, 2).shape)
+    dW, db, _ = run_cl(x, Wt, b, strides_pads, 2, dout, alpha=0.5, with_dx=False)
     dW_ref, db_ref, _ = conv_backward_ref(x, Wt, dout, *strides_pads)
     np.testing.assert_allclose(dW, dW_ref + 0.5 * Wt, rtol=1e-10)
     np.testing.assert_allclose(db, db_ref, rtol=1e-10)
+
+
+@pytest.mark.parametrize("P, N, expected", [(196, 32, 1), (64, 32, 4), (64, 3, 3), (49, 256, 5), (10**4, 5, 1)])
+def test_chunk_rows_targets_rows_within_the_range(P, N, expected):
+    assert conv.chunk_rows(P, N) == expected
 
 
 # ---------------------------------------------------------------------------------------------- stride 1
@@ -288,6 +273,52 @@ def test_conv2d_gradcheck(config):
     assert max(errors.values()) < 1e-6, errors
 
 
+# (C, H, W, filters, kernel, stride, padding): 1 and 3 channels, odd sizes, 'valid' (0) and 'same', strides 1 and 2
+PATH_CONFIGS = {
+    "c1_h7w5_k3_s1_valid": (1, 7, 5, 3, 3, 1, 0),
+    "c3_h5w7_k3_s1_same": (3, 5, 7, 4, 3, 1, "same"),
+    "c3_h7w7_k5_s1_same": (3, 7, 7, 2, 5, 1, "same"),
+    "c1_h9w7_k5_s2_same": (1, 9, 7, 3, 5, 2, "same"),
+    "c3_h7w9_k3_s2_valid": (3, 7, 9, 2, 3, 2, 0),
+    "c3_h8w8_k3_s1_same": (3, 8, 8, 2, 3, 1, "same"),  # P = 64
+}
+PATHS = {"channels_last": 1, "padded_width": 10**9}  # Conv2D.cl_channels forcing each stride-1 path
+
+
+PATH_PARAMS = [  # strides other than 1 always take the channels-last path
+    pytest.param(config, path, id=f"{name}-{path}")
+    for name, config in PATH_CONFIGS.items() for path in PATHS if config[5] == 1 or path == "channels_last"
+]
+
+
+@pytest.mark.parametrize("config, path", PATH_PARAMS)
+def test_conv2d_gradcheck_both_paths_across_chunk_boundaries(monkeypatch, config, path):
+    """Batches of 5 in chunks of 2 samples (the last chunk holds one), float64 central differences."""
+    C, H, W, F, k, s, p = config
+    monkeypatch.setattr(conv, "chunk_rows", lambda P, N: min(2, N))
+    monkeypatch.setattr(conv, "chunk_samples", lambda *args: 2)
+    layer = L.Conv2D(F, k, stride=s, padding=p)
+    layer.cl_channels = PATHS[path]
+    layer.build((C, H, W), np.float64, np.random.default_rng(0))
+    assert layer._channels_last == (path == "channels_last")
+    x = np.random.default_rng(1).standard_normal((5, C, H, W))
+    (sh, sw), (ph, pw) = layer.stride, layer.padding
+    np.testing.assert_allclose(layer.forward(x, training=True), conv_ref(x, layer.W, layer.b, sh, sw, ph, pw),
+                               rtol=1e-10, atol=1e-12)
+    # conv is linear in x and W: central differences have no truncation error, a larger step less round-off
+    errors = check_layer(layer, (C, H, W), x=x, eps=1e-4)
+    assert set(errors) == {"x", "param0", "param1"}
+    assert max(errors.values()) < 1e-6, errors
+
+
+@pytest.mark.parametrize("C, stride, channels_last", [(1, 1, False), (3, 1, False), (8, 1, False), (16, 1, True),
+                                                      (64, 1, True), (1, 2, True), (3, (1, 2), True)])
+def test_conv2d_path_follows_channels_and_stride(C, stride, channels_last):
+    layer = L.Conv2D(4, 3, stride=stride, padding="same")
+    layer.build((C, 8, 8), np.float32, np.random.default_rng(0))
+    assert layer._channels_last == channels_last
+
+
 def test_conv2d_gradcheck_with_decay():
     layer = L.Conv2D(2, 3, padding=1)
     layer.build((2, 4, 4), np.float64, np.random.default_rng(0))
@@ -302,14 +333,19 @@ def test_conv2d_gradcheck_with_decay():
     assert relative_error(layer.dW.copy(), numerical_gradient(objective, layer.W)) < 1e-6
 
 
-def test_conv2d_first_layer_returns_no_input_gradient():
+@pytest.mark.parametrize("path", PATHS, ids=PATHS)
+def test_conv2d_first_layer_returns_no_input_gradient(path):
     layer = L.Conv2D(2, 3)
+    layer.cl_channels = PATHS[path]
     layer.build((1, 5, 5), np.float64, np.random.default_rng(0))
     layer.input_grad = False
     x = np.random.default_rng(1).standard_normal((2, 1, 5, 5))
     out = layer.forward(x, training=True)
-    assert layer.backward(np.ones_like(out)) is None
-    assert np.all(np.isfinite(layer.dW)) and np.allclose(layer.db, out.shape[0] * out.shape[2] * out.shape[3])
+    dout = np.random.default_rng(2).standard_normal(out.shape)
+    assert layer.backward(dout) is None
+    dW_ref, db_ref, _ = conv_backward_ref(x, layer.W, dout, 1, 1, 0, 0)
+    np.testing.assert_allclose(layer.dW, dW_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(layer.db, db_ref, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPE_PARAMS)

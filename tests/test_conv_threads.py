@@ -65,14 +65,24 @@ CONFIGS = {
     "c2_h6w5_k3x2_s1_p0_n3": (2, 6, 5, 2, (3, 2), 1, 0, 3),
 }
 CONFIG_PARAMS = [pytest.param(c, id=name) for name, c in CONFIGS.items()]
+# Conv2D.cl_channels forcing each path: stride 1 with these few channels takes the padded-width path by default
+PATHS = {"default": None, "channels_last": 1}
 
 
+def conv2d(F, k, s, p, path):
+    layer = L.Conv2D(F, k, stride=s, padding=p)
+    if PATHS[path] is not None:
+        layer.cl_channels = PATHS[path]
+    return layer
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("n_threads", [2, 3])
 @pytest.mark.parametrize("config", CONFIG_PARAMS)
-def test_conv2d_split_matches_naive_loops(threads, config, n_threads):
+def test_conv2d_split_matches_naive_loops(threads, config, n_threads, path):
     C, H, W, F, k, s, p, N = config
     threads(n_threads)
-    layer = L.Conv2D(F, k, stride=s, padding=p)
+    layer = conv2d(F, k, s, p, path)
     layer.build((C, H, W), np.float64, np.random.default_rng(0))
     rng = np.random.default_rng(1)
     x = rng.standard_normal((N, C, H, W))
@@ -89,19 +99,21 @@ def test_conv2d_split_matches_naive_loops(threads, config, n_threads):
     np.testing.assert_allclose(dx, dx_ref, rtol=1e-10, atol=1e-12, err_msg="dx")
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("config", CONFIG_PARAMS)
-def test_conv2d_split_gradcheck(threads, config):
+def test_conv2d_split_gradcheck(threads, config, path):
     C, H, W, F, k, s, p, N = config
     threads(3)
     # conv is linear in x and W: central differences have no truncation error, and a larger step keeps the
     # round-off of sums over 75-term windows below the tolerance
-    errors = check_layer(L.Conv2D(F, k, stride=s, padding=p), (C, H, W), batch_size=N, eps=1e-4)
+    errors = check_layer(conv2d(F, k, s, p, path), (C, H, W), batch_size=N, eps=1e-4)
     assert max(errors.values()) < 1e-6, errors
 
 
-def test_conv2d_first_layer_split_no_input_gradient(threads):
+@pytest.mark.parametrize("path", PATHS)
+def test_conv2d_first_layer_split_no_input_gradient(threads, path):
     threads(2)
-    layer = L.Conv2D(3, 3, padding="same")
+    layer = conv2d(3, 3, 1, "same", path)
     layer.build((1, 6, 6), np.float64, np.random.default_rng(0))
     layer.input_grad = False
     x = np.random.default_rng(1).standard_normal((5, 1, 6, 6))

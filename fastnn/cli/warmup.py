@@ -81,8 +81,10 @@ def _compile_variants(dtype):
 def _cnn_fits(dtype):
     from ..estimators.cnn import CNNClassifier
 
-    X, labels, _ = _data()
-    CNNClassifier(conv_layers=((2, 3),), max_iter=1, batch_size=8, dtype=dtype, random_state=0).fit(X, labels).predict(X)
+    X, labels, _ = _data(features=64)  # 8 x 8 images
+    # a first convolution of one channel (padded-width kernels), then one of 16 (channels-last kernels)
+    CNNClassifier(conv_layers=((16, 3), (2, 3)), max_iter=1, batch_size=8, dtype=dtype, random_state=0).fit(
+        X, labels).predict(X)
 
 
 def warmup(dtype="float32", cnn=True, verbose=True):

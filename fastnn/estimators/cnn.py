@@ -84,9 +84,9 @@ class CNNClassifier(LayerFeatures, ModelSummary, DenseLayers, ShapedInput, Class
 
     Notes
     -----
-    A convolution runs as im2col plus one matrix product per chunk of samples, the chunk sized to stay in the CPU
-    cache; a layer splits its batch over threads, up to the BLAS thread setting, and holds BLAS itself at one
-    thread meanwhile. ``fused`` has no effect here: a network with convolutions trains layer by layer.
+    A convolution runs as im2col plus one matrix product per chunk of samples (channels-last columns once the
+    input has many channels); a layer splits its batch over threads, up to the BLAS thread setting, and holds BLAS
+    itself at one thread meanwhile. ``fused`` has no effect here: a network with convolutions trains layer by layer.
 
     Examples
     --------
