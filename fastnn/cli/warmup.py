@@ -37,8 +37,9 @@ def _mlp_fits(dtype, fused):
 
 
 # The fused-epoch variants (loss code, optimizer rule) the fits of ``_mlp_fits`` use.
-_VARIANTS = tuple((codes.SOFTMAX_LABELS, rule) for rule in (codes.ADAM, codes.SGD, codes.ADAGRAD, codes.RMSPROP)) + tuple(
-    (loss, codes.ADAM) for loss in (codes.SIGMOID, codes.SQUARED, codes.POISSON)
+_VARIANTS = (
+    *((codes.SOFTMAX_LABELS, rule) for rule in (codes.ADAM, codes.SGD, codes.ADAGRAD, codes.RMSPROP)),
+    *((loss, codes.ADAM) for loss in (codes.SIGMOID, codes.SQUARED, codes.POISSON)),
 )
 _VARIANT_CHILD = """
 import json, sys
