@@ -134,7 +134,8 @@ class ConvChannelsLast:
         self.out, self.dx = np.empty((N, F, H, W), dtype), np.empty_like(self.x)
         self.dW, self.db = np.empty_like(self.W), np.empty_like(self.b)
         self.Wr, self.dW_tmp, self.dWr = np.empty((3, F, K), dtype)
-        self.cols, self.dcols, self.gemm = np.empty((2, nc * P * K), dtype), np.empty(nc * P * F, dtype)
+        self.cols, self.dcols = np.empty((2, nc * P * K), dtype)
+        self.gemm, self.doutT = np.empty((2, nc * P * F), dtype)
         self.dxp = np.empty((H + 2, W + 2, C), dtype)
         self.time_pad(dtype)
         self.time_forward(dtype)
@@ -147,5 +148,5 @@ class ConvChannelsLast:
         self.k.conv_forward_cl(self.xp, self.W, self.b, 1, 1, self.nc, self.Wr, self.cols, self.gemm, self.out)
 
     def time_backward(self, dtype):
-        self.k.conv_backward_cl(self.dout, self.xp, self.W, 0.0, 1, 1, 1, 1, self.nc, self.Wr, self.cols, self.gemm,
+        self.k.conv_backward_cl(self.dout, self.xp, self.W, 0.0, 1, 1, 1, 1, self.nc, self.Wr, self.cols, self.doutT,
                                 self.dcols, self.dxp, self.dW_tmp, self.dWr, self.dW, self.db, self.dx)
