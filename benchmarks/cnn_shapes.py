@@ -38,7 +38,7 @@ from collections import defaultdict
 import numpy as np
 
 from fastnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
-from fastnn.layers import conv as conv_layer
+from fastnn.layers import threads as layer_threads
 from fastnn.losses import SoftmaxCrossEntropy
 from fastnn.network import Sequential
 from fastnn.optimizers import Adam
@@ -114,12 +114,12 @@ def one_range(fn):
     """``fn`` with every conv/pool pass on one sample range: fastnn without the thread split (``--one-range``)."""
 
     def run():
-        budget = conv_layer.thread_budget
-        conv_layer.thread_budget = lambda: 1
+        budget = layer_threads.thread_budget
+        layer_threads.thread_budget = lambda: 1
         try:
             fn()
         finally:
-            conv_layer.thread_budget = budget
+            layer_threads.thread_budget = budget
 
     return run
 
