@@ -177,3 +177,22 @@ def test_dropout_mask_is_deterministic_and_has_the_right_rate(dtype):
     dx = np.empty_like(x)
     dropout.dropout_backward(x * 2, m1, dx)
     close(dx, 2 * m1, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 7, 64, 1001, 115_003])
+def test_all_finite_matches_numpy_wherever_the_bad_value_sits(dtype, n):
+    """``checks.all_finite`` sums ``x - x`` with reassociation allowed (vectorised): NaN, inf or -inf anywhere,
+    in the vector body or the scalar tail, must still be found, and the largest finite values must pass."""
+    from fastnn.kernels import checks
+
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * 1e3).astype(dtype)
+    if n:
+        x[rng.integers(0, n)] = np.finfo(dtype).max
+    assert checks.all_finite(x) == np.isfinite(x).all() == True  # noqa: E712
+    for bad in (np.nan, np.inf, -np.inf):
+        for where in {0, n // 2, n - 1} if n else ():
+            y = x.copy()
+            y[where] = bad
+            assert checks.all_finite(y) == np.isfinite(y).all() == False, (bad, where)  # noqa: E712
