@@ -35,6 +35,19 @@ def test_split_ranges_cover_the_batch(monkeypatch, n, work, expected):
     assert conv_layer.split(n, work) == expected
 
 
+def test_a_pass_too_small_to_split_does_not_ask_for_the_thread_budget(monkeypatch):
+    """A one-row prediction runs several conv and pooling passes: each BLAS thread query costs microseconds."""
+    def no_budget():
+        raise AssertionError("thread_budget asked for an unsplittable pass")
+
+    monkeypatch.setattr(conv_layer, "thread_budget", no_budget)
+    assert conv_layer.split(1, 10**9) == [(0, 1)]
+    assert conv_layer.split(0, 10**9) == [(0, 0)]
+    assert conv_layer.split(64, conv_layer.MIN_WORK["conv"] // 64) == [(0, 64)]
+    with pytest.raises(AssertionError, match="unsplittable"):
+        conv_layer.split(64, conv_layer.MIN_WORK["conv"])  # two ranges' worth: the budget decides
+
+
 def test_thread_budget_follows_blas_limits():
     with threadpool_limits(1, user_api="blas"):
         assert conv_layer.thread_budget() == 1

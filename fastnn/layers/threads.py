@@ -35,17 +35,24 @@ def _blas():
     return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
 
 
+@functools.lru_cache(maxsize=None)
+def _cpus():
+    return os.cpu_count() or 1  # 7 us a call on a 2-vCPU VM: asked once
+
+
 def thread_budget():
     """Threads a conv/pool pass may use now: the BLAS thread setting (the smallest over the BLAS libraries), at
     most ``os.cpu_count()``."""
     with _lock:
         counts = _saved if _held else tuple(lib.get_num_threads() for lib in _blas())
-    return max(1, min((*counts, os.cpu_count() or 1)))
+    return max(1, min((*counts, _cpus())))
 
 
 def split(n, work_per_sample, kind="conv"):
     """Contiguous sample ranges ``[(start, stop), ...]`` covering ``range(n)``, one per thread of the budget, fewer
     when a range would hold less than ``MIN_WORK[kind]`` work (never an empty range; ``[(0, 0)]`` when ``n == 0``)."""
+    if n < 2 or n * work_per_sample < 2 * MIN_WORK[kind]:
+        return [(0, n)]  # too little to split: the thread budget (BLAS queries) is not asked
     t = min(thread_budget(), n, int(n * work_per_sample // MIN_WORK[kind]))
     t = max(t, 1)
     bounds = [n * i // t for i in range(t + 1)]
@@ -56,7 +63,7 @@ def _pool():
     global _executor
     with _lock:
         if _executor is None or _executor[0] != os.getpid():
-            _executor = (os.getpid(), ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="fastnn"))
+            _executor = (os.getpid(), ThreadPoolExecutor(_cpus(), thread_name_prefix="fastnn"))
         return _executor[1]
 
 
