@@ -24,6 +24,7 @@ buffers and BLAS held at one thread, so one and several threads use the same com
 import numpy as np
 
 from ._jit import jit
+from .blas import gemm
 
 
 def out_size(size, k, s, p):
@@ -157,13 +158,13 @@ def conv_forward_s1(xpad, W, b, H, Wd, ph, pw, nc, cols_buf, gemm_buf, out):
         n1 = min(N, n0 + nc)
         m = (n1 - n0) * P1
         cols = cols_buf[: K * m].reshape(K, m)
-        gemm = gemm_buf[: F * m].reshape(F, m)
+        prod = gemm_buf[: F * m].reshape(F, m)
         _im2col_s1(xpad, n0, n1, kh, kw, Wp, P1, cols)
-        np.dot(W2, cols, gemm)
+        gemm(W2, cols, prod)
         for n in range(n0, n1):
             base = (n - n0) * P1
             for f in range(F):
-                g = gemm[f]
+                g = prod[f]
                 for oh in range(Ho):
                     src = base + oh * Wp
                     _copy_bias(g[src : src + Wo], out[n, f, oh], b[f])
@@ -207,16 +208,16 @@ def conv_backward_s1(dout, xpad, W, alpha, ph, pw, nc, cols_buf, doutp_buf, dcol
                     _fill(row[dst + Wo : dst + Wp], zero)
         if K >= F:  # BLAS runs the (K, m) @ (m, F) product faster when K >= F (measured 1.1-1.4x)
             dWt = dW_tmp.reshape(K, F)
-            np.dot(cols, doutp.T, dWt)
+            gemm(cols, doutp.T, dWt)
             for f in range(F):
                 for k in range(K):
                     dW2[f, k] += dWt[k, f]
         else:
-            np.dot(doutp, cols.T, dW_tmp)
+            gemm(doutp, cols.T, dW_tmp)
             _add(dW_tmp.reshape(F * K), dW.reshape(F * K))
         if dx.size:
             dcols = dcols_buf[: K * m].reshape(K, m)
-            np.dot(W2.T, doutp, dcols)
+            gemm(W2.T, doutp, dcols)
             for n in range(n0, n1):
                 base = (n - n0) * P1
                 for c in range(C):
@@ -358,11 +359,11 @@ def conv_forward_cl(xp, W, b, sh, sw, nc, Wr, cols_buf, gemm_buf, out):
         n1 = min(N, n0 + nc)
         m = (n1 - n0) * P
         cols = cols_buf[: m * K].reshape(m, K)
-        gemm = gemm_buf[: m * F].reshape(m, F)
+        prod = gemm_buf[: m * F].reshape(m, F)
         _im2col_cl(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, cols)
-        np.dot(cols, Wr.T, gemm)
+        gemm(cols, Wr.T, prod)
         for n in range(n0, n1):
-            _rows_to_planes(gemm[(n - n0) * P : (n - n0 + 1) * P], b, out[n].reshape(F, P))
+            _rows_to_planes(prod[(n - n0) * P : (n - n0 + 1) * P], b, out[n].reshape(F, P))
 
 
 @jit
@@ -397,11 +398,11 @@ def conv_backward_cl(dout, xp, W, alpha, sh, sw, ph, pw, nc, Wr, cols_buf, doutT
             for f in range(F):
                 db[f] += _sum_run(dflat, (n * F + f) * P, P)
             _planes_to_rows(dout[n].reshape(F, P), doutT[(n - n0) * P : (n - n0 + 1) * P])
-        np.dot(doutT.T, cols, dW_tmp)
+        gemm(doutT.T, cols, dW_tmp)
         _add(dW_tmp.reshape(F * K), dWr.reshape(F * K))
         if dx.size:
             dcols = dcols_buf[: m * K].reshape(m, K)
-            np.dot(doutT, Wr, dcols)
+            gemm(doutT, Wr, dcols)
             dxf = dxp.reshape(Hp, Wp * C)
             for n in range(n0, n1):
                 _fill(dxp.reshape(Hp * Wp * C), zero)

@@ -36,6 +36,7 @@ there, before that batch's step).
 import numpy as np
 
 from ._jit import jit
+from .blas import dot
 from .activations import activation_backward, activation_forward
 from .codes import (  # noqa: F401  (re-exported: the loss codes and the table's columns)
     ABSOLUTE, ACT, ADAGRAD, ADAM, B_OFF, BETA1, BETA2, DAMPENING, DH_OFF, DZ_OFF, EPS, H_OFF, HUBER, LR, MOMENTUM,
@@ -159,7 +160,7 @@ def _specialise(LOSS, SOLVER):  # noqa: N803  (constants of the kernel made here
                 sq = 0.0
                 for layer in range(n_dense):
                     flat = params[table[layer, W_OFF] : table[layer, W_OFF] + table[layer, N_IN] * table[layer, N_OUT]]
-                    sq += np.float64(np.dot(flat, flat))
+                    sq += np.float64(dot(flat, flat))
                 penalty = 0.5 * l2 * sq
             loss = loss + penalty
             if not np.isfinite(loss):

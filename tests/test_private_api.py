@@ -30,6 +30,12 @@ NUMBA = [
     ("numba.core.caching", "IndexDataCacheFile._data_path"),
     ("numba.core.caching", "IndexDataCacheFile._open_for_write"),
     ("numba.core.serialize", "dumps"),
+    # kernels/blas.py: the BLAS calls of Numba's np.dot, emitted into the kernels
+    ("numba.np.linalg", "call_xxgemm"),
+    ("numba.np.linalg", "call_xxgemv"),
+    ("numba.np.linalg", "call_xxdot"),
+    ("numba.np.linalg", "ensure_blas"),
+    ("numba.np.arrayobj", "make_array"),
 ]
 
 SKLEARN = [
