@@ -21,7 +21,10 @@ MODULES = (
 )
 _FROM_JIT = ("jit", "CacheFallbackWarning", "CacheRepairWarning")
 
-__all__ = [*MODULES, "codes", *_FROM_JIT, "cache_dir", "damaged_entries", "is_cached", "is_compiled", "signature"]
+__all__ = [
+    *MODULES, "codes", *_FROM_JIT, "cache_dir", "damaged_entries", "follow_compiles", "is_cached", "is_compiled",
+    "signature",
+]
 
 _lock = threading.Lock()
 _deferred = {}
@@ -62,6 +65,14 @@ def cache_dir():
     from ._jit import cache_dir
 
     return cache_dir()
+
+
+def follow_compiles():
+    """Make this process wait for other processes' compiles of a kernel it needs, but never make them wait for its
+    own (for low-priority processes; see ``_compile_lock``)."""
+    from ._compile_lock import follow_only
+
+    follow_only()
 
 
 def damaged_entries(folder):

@@ -34,8 +34,10 @@ from importlib import metadata
 
 import numba
 from numba.core import caching
+from numba.core.registry import CPUDispatcher
 
 from ._cache_file import CheckedCacheFile, DamagedEntry
+from ._compile_lock import CompileLock, lock_path
 
 OPTIONS = {"nogil": True, "error_model": "numpy", "fastmath": False}
 
@@ -129,8 +131,10 @@ class _KernelCacheImpl(caching.CompileResultCacheImpl):
 
 
 class KernelCache(caching.FunctionCache):
-    """Numba's per-function cache with fastnn's locations (``NUMBA_CACHE_DIR``, else the user folder) and checked
-    files: a load that meets a bad entry evicts it and returns None, so that the dispatcher compiles and saves."""
+    """Numba's per-function cache with fastnn's locations (``NUMBA_CACHE_DIR``, else the user folder), checked
+    files (a load that meets a bad entry evicts it and returns None, so that the dispatcher compiles and saves) and
+    a compile lock (``_compile_lock``): on a miss, a kernel that another process is compiling is waited for and
+    loaded rather than compiled again."""
 
     _impl_class = _KernelCacheImpl
 
@@ -138,8 +142,15 @@ class KernelCache(caching.FunctionCache):
         super().__init__(py_func)
         numba_file = self._cache_file
         self._cache_file = CheckedCacheFile(self._cache_path, self._impl.filename_base, numba_file._source_stamp)
+        self.compile_lock = CompileLock(lock_path(self._cache_path, self._impl.filename_base))
 
     def load_overload(self, sig, target_context):
+        data = self._load(sig, target_context)
+        if data is None:  # compile here, unless another process is doing it: then wait and load its result
+            data = self.compile_lock.on_miss(lambda: self._load(sig, target_context))
+        return data
+
+    def _load(self, sig, target_context):
         try:
             return super().load_overload(sig, target_context)
         except Exception as exc:  # noqa: BLE001  whatever a bad file makes pickle or Numba's rebuild raise
@@ -195,11 +206,23 @@ def _attach_cache(dispatcher, py_func):
     dispatcher._cache = cache  # what Dispatcher.enable_caching() does, with fastnn's locations
 
 
+class _Dispatcher(CPUDispatcher):
+    """Numba's dispatcher, releasing its kernel's compile lock when a compile ends, saved or failed."""
+
+    def compile(self, sig):
+        try:
+            return super().compile(sig)
+        finally:
+            if isinstance(self._cache, KernelCache):
+                self._cache.compile_lock.release()
+
+
 def jit(func=None, **overrides):
     """``numba.njit`` with fastnn's options and cache; use as ``@jit`` or ``@jit(parallel=True)``."""
 
     def decorate(f):
         dispatcher = numba.njit(**{**OPTIONS, **overrides, "cache": False})(f)
+        dispatcher.__class__ = _Dispatcher  # the same object layout; only compile() differs
         _attach_cache(dispatcher, f)
         return dispatcher
 

@@ -234,8 +234,9 @@ def main(argv=None):
         import signal
 
         signal.alarm(TIMEOUT_SECONDS)  # bounded: SIGALRM ends the process, and the lock with it
-    from ..kernels import cache_dir
+    from ..kernels import cache_dir, follow_compiles
 
+    follow_compiles()  # low priority: waits for a fit's compiles of the kernels it shares, never makes a fit wait
     folder = cache_dir()
     if folder is None:
         return ALREADY_CACHED
