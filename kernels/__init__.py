@@ -22,8 +22,8 @@ MODULES = (
 _FROM_JIT = ("jit", "CacheFallbackWarning", "CacheRepairWarning")
 
 __all__ = [
-    *MODULES, "codes", *_FROM_JIT, "cache_dir", "damaged_entries", "follow_compiles", "is_cached", "is_compiled",
-    "signature",
+    *MODULES, "codes", *_FROM_JIT, "cache_dir", "compiling_elsewhere", "damaged_entries", "follow_compiles",
+    "is_cached", "is_compiled", "on_first_miss", "signature",
 ]
 
 _lock = threading.Lock()
@@ -73,6 +73,22 @@ def follow_compiles():
     from ._compile_lock import follow_only
 
     follow_only()
+
+
+def on_first_miss(callback):
+    """Context manager: within it, the first kernel-cache miss of this thread calls ``callback()`` once, before
+    compiling (see ``_compile_lock``)."""
+    from ._compile_lock import on_first_miss
+
+    return on_first_miss(callback)
+
+
+def compiling_elsewhere(dispatcher):
+    """Whether another process holds ``dispatcher``'s compile lock (is compiling it into the cache now)."""
+    from ._jit import KernelCache
+
+    cache = dispatcher._cache
+    return isinstance(cache, KernelCache) and cache.compile_lock.held_elsewhere()
 
 
 def damaged_entries(folder):

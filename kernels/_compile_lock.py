@@ -11,6 +11,8 @@ Low-priority processes (the background compile of the fused epoch) call ``follow
 that is held, but never take one, so that a fit never waits for a process that the scheduler runs last. Without
 ``fcntl`` (Windows) nothing is locked: concurrent processes may compile a kernel twice, as with Numba's own cache.
 """
+import contextlib
+import contextvars
 import os
 import time
 
@@ -23,6 +25,26 @@ WAIT_SECONDS = 120.0  # a kernel compiles in 0.05-4 s; a holder this late is stu
 POLL_SECONDS = 0.005
 
 _follower = False
+_on_miss = contextvars.ContextVar("fastnn_on_miss", default=None)
+
+
+@contextlib.contextmanager
+def on_first_miss(callback):
+    """Within the block, the first kernel-cache miss of this thread calls ``callback()`` once, before compiling (a
+    fit starts its compile helper there). An exception of ``callback`` is ignored: the compile goes on."""
+    fired = []
+
+    def hook():
+        if not fired:
+            fired.append(True)
+            with contextlib.suppress(Exception):
+                callback()
+
+    token = _on_miss.set(hook)
+    try:
+        yield
+    finally:
+        _on_miss.reset(token)
 
 
 def follow_only():
@@ -50,6 +72,9 @@ class CompileLock:
         """Called when the cache lacks a signature. Returns what ``look_again()`` (a cache load) finds once no
         other process is compiling this kernel, or None: then the caller compiles, holding the lock (unless this
         process only follows), and calls ``release`` when done."""
+        hook = _on_miss.get()
+        if hook is not None:
+            hook()
         if fcntl is None or self._handle is not None:
             return None
         try:
@@ -68,6 +93,16 @@ class CompileLock:
             return found
         self._handle = handle
         return None
+
+    def held_elsewhere(self):
+        """Whether another process holds this lock now (it is compiling the kernel)."""
+        if fcntl is None or self._handle is not None:
+            return False
+        try:
+            with open(self.path, "a+") as handle:
+                return not _try_lock(handle)  # closing the file releases the lock taken to look
+        except OSError:
+            return False
 
     def release(self):
         handle, self._handle = self._handle, None

@@ -46,7 +46,7 @@ def test_auto_tier_fuses_only_when_the_expected_saving_repays_the_compile(monkey
     plan = net._fused_plan()
     monkeypatch.setattr(plan, "_ready", lambda kernel, args: False)  # as on an empty cache
     monkeypatch.setattr(_plan.background, "enabled", lambda: False)  # the rule without background compiles
-    monkeypatch.setattr(_plan.background, "pending", lambda dtype, codes=None: False)
+    monkeypatch.setattr(_plan.background, "pending", lambda dtype, codes=None, start=True: False)
     per_step = _plan.PER_BATCH + _plan.PER_LAYER * 3
     steps_to_repay = _plan.COMPILE_SECONDS / per_step
     assert not plan.worth_fusing((None, None), int(steps_to_repay * 0.9))

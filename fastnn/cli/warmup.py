@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from ..kernels import codes
+from ..network import background
 from .compile_timer import compile_seconds
 
 
@@ -131,7 +132,7 @@ def warmup(dtype="float32", cnn=True, verbose=True):
     report = {}
     for stage, run in stages:
         start = time.perf_counter()
-        with compile_seconds() as seconds, warnings.catch_warnings():
+        with compile_seconds() as seconds, warnings.catch_warnings(), background.paused():
             warnings.simplefilter("ignore")  # one-epoch fits do not converge; that is not the point here
             in_children = run()
         for kernel, s in (in_children or {}).items():

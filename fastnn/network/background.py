@@ -21,6 +21,7 @@ process:
 The compiling process runs ``main([dtype name, loss code, optimizer rule])`` (``[dtype name, 'forward']``: only
 ``mlp_forward``): exit status 0 when it compiled, 3 when the kernels were already cached.
 """
+import contextlib
 import os
 import subprocess
 import sys
@@ -65,6 +66,18 @@ def set_background_compile(enabled):
     if enabled not in (True, False, None):
         raise ValueError(f"enabled must be True, False or None, got {enabled!r}.")
     _setting = enabled
+
+
+@contextlib.contextmanager
+def paused():
+    """Within the block, this process starts no background compile and no compile helper (``warmup`` compiles
+    everything itself, in processes of its own); the setting before is restored after."""
+    global _setting
+    saved, _setting = _setting, False
+    try:
+        yield
+    finally:
+        _setting = saved
 
 
 def enabled():
@@ -118,10 +131,11 @@ def compiling(folder, dtype_name=None):
     return False
 
 
-def pending(dtype, codes=None):
+def pending(dtype, codes=None, start=True):
     """Whether the fused kernels for ``dtype`` are on their way into the cache: a background compile of the epoch
-    kernel for ``codes`` (loss code, optimizer rule) and ``mlp_forward`` is running (started here, now if needed,
-    or by another process); without ``codes``, of ``mlp_forward`` (any running compile of the dtype brings it).
+    kernel for ``codes`` (loss code, optimizer rule) and ``mlp_forward`` is running (started here, now if needed and
+    ``start``, else at a later call, or by another process); without ``codes``, of ``mlp_forward`` (any running
+    compile of the dtype brings it). A compile helper of this process (``compile_helper``) goes first.
     False when background compiles are off, the kernels run uncached, or this process's compile has ended (then
     the caller decides as without background compiles)."""
     if not enabled() or not sys.executable:
@@ -132,11 +146,15 @@ def pending(dtype, codes=None):
     if folder is None:
         return False
     name = variant_name(dtype, codes)
+    from . import compile_helper
+
     with _spawn_lock:
         child = _children.get(name)
         if child is not None:
             return child.poll() is None
         if compiling(folder, name if codes else str(dtype)):
+            return True
+        if not start or compile_helper.running():  # the fit's own kernels first: started at a later call
             return True
         _children[name] = _spawn(name)
     return True

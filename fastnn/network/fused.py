@@ -199,7 +199,8 @@ class FusedMLP:
         kernel, args = call
         if self._ready(kernel, args):
             return True
-        if background.pending(self.net.dtype, self.codes):
+        # A compile in the background starts after the fit's first layer-by-layer epoch, which compiles its kernels.
+        if background.pending(self.net.dtype, self.codes, start=self.net.layered_epochs > 0):
             return False
         if background.enabled():  # the background compile has ended: look in the cache now, not compile it again
             self._next_look.pop(kernel, None)

@@ -19,9 +19,10 @@ import os
 import numpy as np
 import scipy.sparse as sp
 
-from . import background
+from . import background, compile_helper
 from .fused import FusedMLP
 from .summary import summarize
+from ..kernels import on_first_miss
 from ..kernels import softmax as _softmax
 from ..layers import BatchNorm, kernel_array
 from ..layers.threads import blas_at_most
@@ -72,6 +73,8 @@ class Sequential:
         Whether ``build`` ran.
     fused_epochs : int
         How many calls of ``train_epoch`` ran as one fused kernel call.
+    layered_epochs : int
+        How many ran layer by layer.
 
     See Also
     --------
@@ -108,6 +111,7 @@ class Sequential:
         self.optimizer = optimizer if optimizer is not None else Adam(1e-3)
         self.fused = fused
         self.fused_epochs = 0
+        self.layered_epochs = 0
         self.built = False
 
     def build(self, input_shape, dtype=np.float32, random_state=None):
@@ -242,6 +246,10 @@ class Sequential:
                 # The compile keeps a core busy: BLAS threads that wait for it would slow every GEMM several-fold.
                 with blas_at_most(max(1, (os.cpu_count() or 1) - 1)):
                     return self._layered_epoch(X, Y, sample_weight, order, batch_size, alpha, scale)
+            result = self._layered_epoch(X, Y, sample_weight, order, batch_size, alpha, scale)
+            if self.layered_epochs == 1:
+                background.pending(self.dtype, plan.codes)  # its kernels are compiled now: the fused epoch's turn
+            return result
         return self._layered_epoch(X, Y, sample_weight, order, batch_size, alpha, scale)
 
     def _fused_plan(self):
@@ -270,36 +278,42 @@ class Sequential:
         params, grads = [self.flat_params], [self.flat_grads]
         sparse = sp.issparse(X)
         total, steps = 0.0, 0
-        for start in starts:
-            stop = n if merge and start == starts[-1] else min(start + batch_size, n)
-            m = stop - start
-            idx = order[start:stop]
-            xb = xbuf[:m]
-            if sparse:
-                xb[...] = X[idx].toarray()
-            else:
-                np.take(X, idx, axis=0, out=xb, mode="clip")
-            yb = ybuf[:m]
-            np.take(Y, idx, axis=0, out=yb, mode="clip")
-            if wbuf is None:
-                wb = None
-                l2 = alpha / m
-            else:
-                wb = wbuf[:m]
-                np.take(sample_weight, idx, out=wb, mode="clip")
-                w_sum = _softmax.weight_total(wb)
-                if w_sum <= 0.0:
-                    continue  # a batch of zero-weight samples carries no data: no step (and no 0/0 loss)
-                l2 = alpha / w_sum
-            loss = self.loss_and_grad(xb.reshape(m, *self.input_shape), yb, wb, l2)
-            if not math.isfinite(loss):
-                return total, steps, start // batch_size + 1
-            if scale != 1.0:
-                penalty = self.penalty(l2)
-                loss = (loss - penalty) * scale + penalty
-            self.optimizer.step(params, grads)
-            steps += 1
-            total += loss * m
+        self.layered_epochs += 1
+        # A cold cache: the first compile starts a helper process compiling this network's kernels from the end.
+        def helper():
+            compile_helper.start(self, xbuf[:2].reshape(-1, *self.input_shape), ybuf[:2], wbuf if wbuf is None else wbuf[:2])
+
+        with on_first_miss(helper):
+            for start in starts:
+                stop = n if merge and start == starts[-1] else min(start + batch_size, n)
+                m = stop - start
+                idx = order[start:stop]
+                xb = xbuf[:m]
+                if sparse:
+                    xb[...] = X[idx].toarray()
+                else:
+                    np.take(X, idx, axis=0, out=xb, mode="clip")
+                yb = ybuf[:m]
+                np.take(Y, idx, axis=0, out=yb, mode="clip")
+                if wbuf is None:
+                    wb = None
+                    l2 = alpha / m
+                else:
+                    wb = wbuf[:m]
+                    np.take(sample_weight, idx, out=wb, mode="clip")
+                    w_sum = _softmax.weight_total(wb)
+                    if w_sum <= 0.0:
+                        continue  # a batch of zero-weight samples carries no data: no step (and no 0/0 loss)
+                    l2 = alpha / w_sum
+                loss = self.loss_and_grad(xb.reshape(m, *self.input_shape), yb, wb, l2)
+                if not math.isfinite(loss):
+                    return total, steps, start // batch_size + 1
+                if scale != 1.0:
+                    penalty = self.penalty(l2)
+                    loss = (loss - penalty) * scale + penalty
+                self.optimizer.step(params, grads)
+                steps += 1
+                total += loss * m
         return total, steps, 0
 
     def _batch_buffers(self, X, Y, sample_weight, batch_size):

@@ -1,0 +1,140 @@
+"""The compile helper: a second process that compiles a network's kernels from the other end while its first fit
+compiles them from the start, so that a cold first fit waits for about half of its compiles.
+
+A fit's first kernel-cache miss in a layer-by-layer epoch (``Sequential``) starts it, once per network: the
+network (pickled to a temporary file in the cache folder) and two rows of the batch go to a fresh interpreter,
+which
+
+1. records the kernels, with their argument types, that one training step and one prediction call: it runs
+   ``train_step`` and ``predict`` with the layers' kernel modules replaced by recorders that call nothing
+   (kernels called from kernels are compiled with their callers), so the types are those of the real fit;
+2. compiles them in the reverse order (the prediction's output kernel first, the first layer's forward last),
+   skipping what is cached or being compiled by another process.
+
+The fit compiles from the first layer on; each kernel is compiled once between the two, thanks to the kernel
+cache's compile locks (``fastnn.kernels.compiling_elsewhere``): when the fit reaches a kernel the helper is
+compiling, it waits and loads it. The helper runs at normal priority (the fit waits for it) and stops when its list
+is done, or after ``TIMEOUT_SECONDS``; it is quiet, safe to kill (cache writes are atomic, locks die with it) and
+off with background compiles (``FASTNN_BACKGROUND_COMPILE=0``, ``fastnn.set_background_compile(False)``).
+"""
+import importlib
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import types
+import weakref
+
+from . import background
+
+TIMEOUT_SECONDS = 600
+_CHILD = "import sys; from fastnn.network.compile_helper import main; sys.exit(main())"
+_started = weakref.WeakSet()  # networks whose helper this process started
+_children = []  # the helpers' Popen objects
+
+
+def start(net, X, Y, sample_weight=None):
+    """Start the helper for ``net`` (built) with a batch ``X``/``Y`` (and weights) of the fit; at most once per
+    network object. Returns the ``Popen``, or None when none was started."""
+    if net in _started or not background.enabled() or not sys.executable:
+        return None
+    _started.add(net)
+    from ..kernels import cache_dir
+
+    folder = cache_dir()
+    if folder is None:
+        return None
+    rows = slice(0, min(2, X.shape[0]))
+    spec = (net, X[rows].copy(), Y[rows].copy(), None if sample_weight is None else sample_weight[rows].copy())
+    os.makedirs(folder, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix="helper-", suffix=".pkl", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(spec, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
+        )
+    except Exception:
+        os.unlink(path)
+        raise
+    _children.append(child)
+    return child
+
+
+def running():
+    """Whether a helper this process started is still compiling."""
+    _children[:] = [child for child in _children if child.poll() is None]
+    return bool(_children)
+
+
+def record(net, X, Y, sample_weight=None):
+    """``[(dispatcher, signature)]``, in call order without repeats, of the kernels that one training step and one
+    prediction of ``net`` call from Python. Gives every fastnn module that holds a kernel module a stand-in whose
+    kernels only record their arguments' types (in this process: meant for the helper's own interpreter; the
+    kernel modules themselves are left alone, since kernels that call kernels are compiled against them)."""
+    import numpy as np
+
+    from .. import kernels
+    from ..kernels import signature
+
+    calls, stand_ins = [], {}
+
+    def recorder(dispatcher):
+        def call(*args):
+            key = (dispatcher, signature(dispatcher, args))
+            if key not in calls:
+                calls.append(key)
+            return 0.0
+
+        return call
+
+    def recording(value):  # kernels, and tables of kernels (``kernels.output.LINKS``), record instead of running
+        if hasattr(value, "py_func") and hasattr(value, "targetctx"):
+            return recorder(value)
+        if isinstance(value, dict):
+            return {key: recording(item) for key, item in value.items()}
+        return value
+
+    def stand_in(name):
+        if name not in stand_ins:
+            module = vars(importlib.import_module(name))
+            stand_ins[name] = types.SimpleNamespace(**{attr: recording(value) for attr, value in module.items()})
+        return stand_ins[name]
+
+    kernel_modules = {f"{kernels.__name__}.{name}" for name in kernels.MODULES}
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__name__", None) or ""
+        if name.startswith("fastnn.") and not name.startswith(kernels.__name__):
+            for attr, value in list(vars(module).items()):
+                if isinstance(value, types.ModuleType) and value.__name__ in kernel_modules:
+                    setattr(module, attr, stand_in(value.__name__))
+    net.fused = False
+    with np.errstate(all="ignore"):
+        try:
+            net.train_step(X, Y, sample_weight, 1e-4)
+            net.predict(X)
+        except Exception:  # noqa: BLE001  outputs are never computed here: code that reads them may fail
+            pass  # what was recorded before is still worth compiling
+    return calls
+
+
+def main(argv=None):
+    """The helper process: ``argv`` is ``[path of the pickled (net, X, Y, sample_weight)]``."""
+    path = (argv or sys.argv[1:])[0]
+    if hasattr(__import__("signal"), "alarm"):
+        import signal
+
+        signal.alarm(TIMEOUT_SECONDS)
+    try:
+        with open(path, "rb") as handle:
+            spec = pickle.load(handle)
+    finally:
+        os.unlink(path)
+    from ..kernels import compiling_elsewhere, is_cached, is_compiled
+
+    for dispatcher, sig in reversed(record(*spec)):
+        if not (is_compiled(dispatcher, sig) or is_cached(dispatcher, sig) or compiling_elsewhere(dispatcher)):
+            dispatcher.compile(sig)
+    return 0
