@@ -27,6 +27,7 @@ parameters but those named; scikit-learn's MLP measured in the same run, alterna
 - ``later``: the same fits in a later process, whose cache that session filled (its background compile waited for).
 - ``grid`` with ``--fresh`` adds the threading backend (``joblib.parallel_backend("threading", n_jobs=2)`` with one
   BLAS thread per fit: ``threadpool_limits(1, user_api="blas")``).
+- ``cnn``: as above (``CNNClassifier``'s cold first fit, with its compile helper: the default path).
 - ``import``: what ``import fastnn`` adds to ``import sklearn.neural_network, sklearn.model_selection``.
 
 ``FASTNN_BACKGROUND_COMPILE=0`` in the environment measures the path without background compiles.
@@ -321,13 +322,13 @@ def case_import(repeats, quick):
 
 CASES = {"cold": case_cold, "extra": case_extra, "grid": case_grid, "cnn": case_cnn}
 FRESH_CASES = {"session": case_session, "grid": lambda repeats, quick: case_grid(repeats, quick, threading=True),
-               "import": case_import}
+               "cnn": case_cnn, "import": case_import}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="+", choices=sorted({*CASES, *FRESH_CASES}),
-                        help="default: cold extra grid cnn; with --fresh: session grid import")
+                        help="default: cold extra grid cnn; with --fresh: session grid cnn import")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="tiny fits: checks the script, measures nothing")
     parser.add_argument("--fresh", action="store_true", help="the default path without a warm-up (see above)")
