@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..kernels import checks as _checks
+from . import workspace
 
 
 def kernel_array(x, dtype):
@@ -202,7 +203,8 @@ class Layer:
     def _out(self, name, n, shape, training):
         """A work array of shape ``(n, *shape)``: fresh for inference, a reused buffer while training."""
         if not training:
-            return np.empty((n, *shape), self.dtype)
+            pool = workspace.outputs()  # inside a network's inference pass: this thread's reused arrays
+            return np.empty((n, *shape), self.dtype) if pool is None else pool.take(name, (n, *shape), self.dtype)
         buf = self._buffers.get(name)
         if buf is None or buf.shape[0] < n or buf.shape[1:] != tuple(shape):
             buf = np.empty((n, *shape), self.dtype)

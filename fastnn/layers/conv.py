@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..kernels import conv as _conv
+from . import workspace
 from .base import Layer, image_shape, pair
 from .init import uniform_bounds
 from .threads import run, split
@@ -174,10 +175,11 @@ class Conv2D(Layer):
         for i in range(0, x.shape[0], step):
             xs, outs = x[i : i + step], out[i : i + step]
             if self._channels_last:
-                self._forward_cl(xs, np.empty((xs.shape[0], *self._padded_shape()), self.dtype), outs, False)
+                xp = workspace.scratch("conv-xp", (xs.shape[0], *self._padded_shape()), self.dtype)
+                self._forward_cl(xs, xp, outs, False)
             else:
                 C, _, _, L, _, _ = self._s1_geometry(xs.shape[0])
-                self._forward_s1(xs, np.empty((xs.shape[0], C, L), self.dtype), outs, False)
+                self._forward_s1(xs, workspace.scratch("conv-xpad", (xs.shape[0], C, L), self.dtype), outs, False)
 
     def backward(self, dout, l2=0.0):
         """``dW = sum_n dout_n * cols_n + l2 * W``, ``db``, and the input gradient (None for a network's first

@@ -26,6 +26,7 @@ from ..kernels import on_first_miss
 from ..kernels import softmax as _softmax
 from ..layers import BatchNorm, kernel_array
 from ..layers.threads import blas_at_most
+from ..layers.workspace import reused_outputs
 from ..optimizers import Adam
 
 #: Rows densified at a time when X is sparse (here for inference; the L-BFGS solver chunks its objective alike).
@@ -174,10 +175,18 @@ class Sequential:
     def forward(self, X, training=False):
         """Network output (logits) for a batch ``X`` of shape ``(N, *input_shape)``."""
         self._ensure_built(X)
-        out = self.layers[0].forward(X, training)
-        for layer in self.layers[1:]:  # each layer's output is a valid input of the next: no re-checking
-            out = layer._forward(out, training)
-        return out
+        if training:
+            out = self.layers[0].forward(X, training)
+            for layer in self.layers[1:]:  # each layer's output is a valid input of the next: no re-checking
+                out = layer._forward(out, training)
+            return out
+        with reused_outputs() as pool:  # inference: intermediate outputs in this thread's reused arrays
+            out = self.layers[0]._input(X)
+            for layer in self.layers:
+                if pool is not None:
+                    pool.input = out
+                out = layer._forward(out, False)
+            return out.copy() if pool is not None and pool.owns(out) else out
 
     def predict(self, X):
         """float64 predictions through the loss's output link (probabilities for the cross-entropies)."""
