@@ -8,6 +8,7 @@ import pytest
 
 from fastnn import Sequential, SoftmaxCrossEntropy
 from fastnn.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, workspace
+from fastnn.network import sequential
 
 
 def _net(layers):
@@ -22,7 +23,8 @@ def _fresh_pass(net, x):
 
 
 @pytest.mark.parametrize("last", ["dense", "flatten"])
-def test_results_are_the_callers_own_and_equal_a_pass_with_fresh_arrays(last, rng):
+def test_results_are_the_callers_own_and_equal_a_pass_with_fresh_arrays(last, rng, monkeypatch):
+    monkeypatch.setattr(sequential, "REUSE_VALUES", 0)  # small test batches: through the reused arrays all the same
     layers = [Conv2D(4, 3, padding="same"), ReLU(), MaxPool2D(2), Dropout(0.5), Flatten()]
     net = _net(layers + ([Dense(3)] if last == "dense" else []))
     x1, x2 = (rng.standard_normal((5, 1, 6, 6)).astype(np.float32) for _ in range(2))
@@ -37,8 +39,10 @@ def test_results_are_the_callers_own_and_equal_a_pass_with_fresh_arrays(last, rn
 def test_threads_get_arrays_of_their_own():
     seen = {}
 
+    shape = (workspace.REUSE_VALUES,)
+
     def take(name):
-        seen[name] = workspace.scratch("key", (4, 4), np.float32)
+        seen[name] = workspace.scratch("key", shape, np.float32)
 
     threads = [threading.Thread(target=take, args=(i,)) for i in range(2)]
     for t in threads:
@@ -46,8 +50,10 @@ def test_threads_get_arrays_of_their_own():
     for t in threads:
         t.join()
     assert not np.may_share_memory(seen[0], seen[1])
-    assert np.may_share_memory(workspace.scratch("key", (4, 4), np.float32),
-                               workspace.scratch("key", (2, 8), np.float32))  # the same thread: reused
+    assert np.may_share_memory(workspace.scratch("key", shape, np.float32),
+                               workspace.scratch("key", (2, shape[0] // 2), np.float32))  # the same thread: reused
+    assert not np.may_share_memory(workspace.scratch("small", (8,), np.float32),
+                                   workspace.scratch("small", (8,), np.float32))  # small: fresh, from the heap
 
 
 def test_large_arrays_are_never_kept_and_nested_passes_allocate():
@@ -59,3 +65,37 @@ def test_large_arrays_are_never_kept_and_nested_passes_allocate():
         with workspace.reused_outputs() as inner:
             assert inner is None and workspace.outputs() is outer
     assert workspace.outputs() is None
+
+
+def test_a_pass_whose_layers_split_keeps_blas_at_one_thread_throughout(rng):
+    """A BLAS call at two threads between split layers leaves OpenBLAS's worker spinning on the core the next
+    layer's threads need: the Dense layer of a split pass must see one BLAS thread; an unsplit pass changes nothing."""
+    from fastnn.layers import threads
+
+    if threads.thread_budget() < 2:
+        pytest.skip("BLAS runs one thread here: nothing to hold")
+    net = _net([Conv2D(8, 3, padding="same"), ReLU(), MaxPool2D(2), Flatten(), Dense(3)])
+    dense = net.layers[-1]
+    seen = []
+    original = dense._forward
+
+    def forward(x, training):
+        seen.append(min(lib.get_num_threads() for lib in threads._blas()))
+        return original(x, training)
+
+    dense._forward = forward
+    big = rng.standard_normal((4096, 1, 6, 6)).astype(np.float32)
+    assert net.layers[0].splits(big.shape[0])
+    net.forward(big)
+    net.forward(big[:1])  # one row: nothing splits, BLAS as set
+    assert seen == [1, threads.thread_budget()]
+
+
+def test_small_passes_skip_the_reused_arrays_and_large_ones_take_them(rng, monkeypatch):
+    net = _net([Conv2D(4, 3, padding="same"), ReLU(), Flatten(), Dense(3)])
+    taken = []
+    monkeypatch.setattr(workspace._Outputs, "take", lambda self, *a: taken.append(a) or np.empty(a[1], a[2]))
+    net.forward(rng.standard_normal((1, 1, 6, 6)))
+    assert taken == []
+    net.forward(rng.standard_normal((workspace.REUSE_VALUES // (4 * 36) + 1, 1, 6, 6)))
+    assert len(taken) == 3  # conv, relu, dense (flatten returns a view)

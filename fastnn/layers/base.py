@@ -188,6 +188,11 @@ class Layer:
         the previous layer of a network hands over, so ``Sequential`` skips the checks after its first layer)."""
         raise NotImplementedError
 
+    def splits(self, n):
+        """Whether an inference pass over ``n`` samples splits them across threads (``layers.threads``): a network
+        then keeps BLAS at one thread for its whole inference pass."""
+        return False
+
     def _input(self, x):
         """``x`` as a C-contiguous array of the layer's dtype with the built feature shape."""
         if self.dtype is None:

@@ -131,6 +131,9 @@ class Conv2D(Layer):
             buf = self._buffers[name] = np.empty(size, self.dtype)
         return buf[:size]
 
+    def splits(self, n):
+        return len(split(n, self.filters * self._K * self._P)) > 1
+
     def _forward(self, x, training):
         N = x.shape[0]
         out = self._out("out", N, self.output_shape, training)

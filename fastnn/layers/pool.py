@@ -28,6 +28,9 @@ class _Pool2D(Layer):
             )
         return (C, _conv.out_size(H, kh, sh, 0), _conv.out_size(W, kw, sw, 0))
 
+    def splits(self, n):
+        return len(self._ranges(n, False)) > 1
+
     def _ranges(self, N, training):
         """Per-thread sample ranges of a pass over ``N`` samples: split for inference, one range for training passes
         (the thread policy of ``fastnn.layers.conv``: at 2 threads a training epoch ran faster without the split)."""
