@@ -218,11 +218,18 @@ def traced_peak(fn, *args):
         tracemalloc.stop()
 
 
+#: Seconds of rest before each timed call: PyTorch's OpenMP threads spin-wait after a parallel region, and
+#: OpenBLAS's after a threaded GEMM; without a pause they take the other core from whatever runs next (measured:
+#: fastnn's two-thread inference of the "wide" net 2.6x slower right after a PyTorch run than without it).
+REST_SECONDS = 0.3
+
+
 def alternate(runners, repeats):
-    """Median seconds of each runner, calling them in turn ``repeats`` times."""
+    """Median seconds of each runner, calling them in turn ``repeats`` times (``REST_SECONDS`` apart)."""
     times = defaultdict(list)
     for _ in range(repeats):
         for name, fn in runners.items():
+            time.sleep(REST_SECONDS)
             times[name].append(timed(fn))
     return {name: float(np.median(t)) for name, t in times.items()}
 

@@ -1,6 +1,6 @@
-"""The conv/pool thread policy (``fastnn.layers.threads``: inference passes split into sample ranges with BLAS
-held at one thread; training passes on the whole batch) and Conv2D / pooling under it: against naive loops and
-single-range results, float64 gradient checks, BLAS settings restored."""
+"""The conv/pool thread policy (``fastnn.layers.threads``: sample ranges, BLAS held at one thread) and Conv2D /
+pooling split over several ranges: against naive loops and single-range results, float64 gradient checks, BLAS
+settings restored."""
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -92,22 +92,18 @@ def conv2d(F, k, s, p, path):
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("n_threads", [2, 3])
 @pytest.mark.parametrize("config", CONFIG_PARAMS)
-def test_conv2d_under_threads_matches_naive_loops(threads, config, n_threads, path, monkeypatch):
+def test_conv2d_split_matches_naive_loops(threads, config, n_threads, path):
     C, H, W, F, k, s, p, N = config
     threads(n_threads)
     layer = conv2d(F, k, s, p, path)
     layer.build((C, H, W), np.float64, np.random.default_rng(0))
     rng = np.random.default_rng(1)
     x = rng.standard_normal((N, C, H, W))
-    ranges = []
-    real_run = conv_layer.run
-    monkeypatch.setattr("fastnn.layers.conv.run", lambda fn, r: ranges.append(r) or real_run(fn, r))
     out = layer.forward(x, training=True)
-    assert ranges == [], "a training pass runs on the whole batch"
+    assert len(layer._ranges) == min(n_threads, N)
     (sh, sw), (ph, pw) = layer.stride, layer.padding
     np.testing.assert_allclose(out, conv_ref(x, layer.W, layer.b, sh, sw, ph, pw), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(layer.forward(x), out, rtol=1e-12, atol=1e-12)  # inference: split, fresh buffers
-    assert len(ranges) == 1 and len(ranges[0]) == min(n_threads, N)
+    np.testing.assert_allclose(layer.forward(x), out, rtol=1e-12, atol=1e-12)  # inference: same ranges, fresh buffers
     dout = rng.standard_normal(out.shape)
     dx = layer.backward(dout, l2=0.25)
     dW_ref, db_ref, dx_ref = conv_backward_ref(x, layer.W, dout, sh, sw, ph, pw)
@@ -150,13 +146,37 @@ def test_pooling_split_matches_one_range_and_gradcheck(threads, cls, pool, strid
     x = rng.standard_normal((5, 3, 7, 9))
     one = cls(pool, stride)
     one.build((3, 7, 9), np.float64, rng)
-    out_one = one.forward(x)
+    out_one = one.forward(x, training=True)
+    dout = rng.standard_normal(out_one.shape)
+    dx_one = one.backward(dout).copy()
     threads(3)
     split = cls(pool, stride)
     split.build((3, 7, 9), np.float64, rng)
-    assert split._ranges(5, training=False) == [(0, 1), (1, 3), (3, 5)]
-    assert split._ranges(5, training=True) == [(0, 5)]
-    np.testing.assert_array_equal(split.forward(x), out_one)
+    np.testing.assert_array_equal(split.forward(x, training=True), out_one)
+    np.testing.assert_array_equal(split.backward(dout), dx_one)
     eps = 1e-4 if cls is L.AvgPool2D else 1e-6  # linear: no truncation error; max: a small step crosses no tie
     errors = check_layer(cls(pool, stride), (2, 7, 9), batch_size=5, eps=eps)
     assert max(errors.values()) < 1e-6, errors
+
+
+def test_a_training_step_whose_layers_split_keeps_blas_at_one_thread_throughout():
+    """A BLAS call at two threads between split passes (the Dense head, the optimizer) leaves OpenBLAS's worker
+    spinning on the core the split needs: within a split training step every BLAS call sees one thread."""
+    from fastnn import Sequential, SoftmaxCrossEntropy
+    from fastnn.layers import Flatten, threads as policy
+
+    if policy.thread_budget() < 2:
+        pytest.skip("BLAS runs one thread here: nothing to hold")
+    net = Sequential([L.Conv2D(8, 3, padding="same"), L.ReLU(), L.MaxPool2D(2), Flatten(), L.Dense(3)],
+                     SoftmaxCrossEntropy()).build((1, 6, 6), np.float32, 0)
+    dense = net.layers[-1]
+    seen = []
+    forward, backward = dense._forward, dense.backward
+    dense._forward = lambda x, training: seen.append(policy.thread_budget() and min(
+        lib.get_num_threads() for lib in policy._blas())) or forward(x, training)
+    dense.backward = lambda dout, l2=0.0: seen.append(min(lib.get_num_threads() for lib in policy._blas())) or \
+        backward(dout, l2)
+    x = np.random.default_rng(0).standard_normal((4096, 1, 6, 6)).astype(np.float32)
+    net.train_step(x, np.arange(4096) % 3)
+    assert seen == [1, 1]
+    assert min(lib.get_num_threads() for lib in policy._blas()) == policy.thread_budget()  # restored after

@@ -14,9 +14,9 @@ class Conv2D(Layer):
     The batch is padded once and convolved as im2col + GEMM in chunks of samples (``fastnn.kernels.conv``): in
     channels-last columns, one row per output position (``conv_forward_cl``), for every stride and for inputs of
     at least ``cl_channels`` channels; stride-1 layers with fewer input channels (first layers) use columns over
-    the padded width (``conv_forward_s1``). Inference splits a batch across threads as described in
-    ``fastnn.layers.threads`` (``split``, ``run``); training passes run on the whole batch, their chunk GEMMs on
-    BLAS's own threads.
+    the padded width (``conv_forward_s1``). Batches are split across threads as described in
+    ``fastnn.layers.threads`` (``split``, ``run``); each thread computes the weight gradient of its samples
+    privately and the first thread's buffers (the layer's ``dW``, ``db``) receive the others' in one reduction.
 
     ``y[n, f, oh, ow] = b[f] + sum_{c,i,j} W[f, c, i, j] * xpad[n, c, oh*sh + i, ow*sw + j]`` with weights
     ``W (filters, C, kh, kw)``, bias ``b (filters,)`` and output ``(N, filters, H', W')`` where
@@ -124,8 +124,8 @@ class Conv2D(Layer):
         return (H + 2 * ph, W + 2 * pw, C)
 
     def _buffer(self, name, size):
-        """A 1-D training work buffer of ``size`` values, kept at the largest size seen and sliced (chunk sizes
-        follow the batch size)."""
+        """A 1-D training work buffer of ``size`` values, kept at the largest size seen and sliced (chunk and range
+        sizes follow the batch size). Names end in the thread's range index: each range has its own."""
         buf = self._buffers.get(name)
         if buf is None or buf.size < size:
             buf = self._buffers[name] = np.empty(size, self.dtype)
@@ -141,35 +141,32 @@ class Conv2D(Layer):
         if not training:
             run(lambda t, a, b: self._infer_range(x[a:b], out[a:b]), ranges)
             return out
-        # Training runs on the whole batch: BLAS's own threads in the chunk GEMMs beat a split with per-thread
-        # weight gradients on every shape of benchmarks/cnn_shapes.py at 2 threads (0.52x -> 0.73x PyTorch's speed on
-        # the 5x5 32 -> 64 net); inference keeps the split, which wins there (2.0x against 1.3x).
-        self._n = N
+        self._ranges = ranges
         if self._channels_last:  # backward recomputes the columns from the padded input
             self._xp = self._out("xp", N, self._padded_shape(), True)
-            self._forward_cl(x, self._xp, out, True)
+            run(lambda t, a, b: self._forward_cl(t, x[a:b], self._xp[a:b], out[a:b], True), ranges)
         else:
             self._xpad = self._out("xpad", N, (self.input_shape[0], self._s1_geometry(N)[3]), True)
-            self._forward_s1(x, self._xpad, out, True)
+            run(lambda t, a, b: self._forward_s1(t, x[a:b], self._xpad[a:b], out[a:b], True), ranges)
         return out
 
-    def _forward_s1(self, x, xpad, out, training):
+    def _forward_s1(self, t, x, xpad, out, training):
         N, K, F = x.shape[0], self._K, self.filters
         _, H, W, _, P1, nc = self._s1_geometry(N)
         _conv.pad_input(x, *self.padding, xpad)
         if training:
-            cols, gemm = self._buffer("cols1", K * nc * P1), self._buffer("gemm1", F * nc * P1)
+            cols, gemm = self._buffer(f"cols1_{t}", K * nc * P1), self._buffer(f"gemm1_{t}", F * nc * P1)
         else:
             cols, gemm = np.empty(K * nc * P1, self.dtype), np.empty(F * nc * P1, self.dtype)
         _conv.conv_forward_s1(xpad, self.W, self.b, H, W, *self.padding, nc, cols, gemm, out)
 
-    def _forward_cl(self, x, xp, out, training):
+    def _forward_cl(self, t, x, xp, out, training):
         N, K, F, P = x.shape[0], self._K, self.filters, self._P
         nc = _conv.chunk_rows(P, N)
         _conv.pad_nhwc(x, *self.padding, xp)
         alloc = self._buffer if training else (lambda name, size: np.empty(size, self.dtype))
-        Wr = alloc("Wr", F * K).reshape(F, K)
-        cols, gemm = alloc("cols", nc * P * K), alloc("gemm", nc * P * F)
+        Wr = alloc(f"Wr_{t}", F * K).reshape(F, K)
+        cols, gemm = alloc(f"cols_{t}", nc * P * K), alloc(f"gemm_{t}", nc * P * F)
         _conv.conv_forward_cl(xp, self.W, self.b, *self.stride, nc, Wr, cols, gemm, out)
 
     def _infer_range(self, x, out):
@@ -179,45 +176,55 @@ class Conv2D(Layer):
             xs, outs = x[i : i + step], out[i : i + step]
             if self._channels_last:
                 xp = workspace.scratch("conv-xp", (xs.shape[0], *self._padded_shape()), self.dtype)
-                self._forward_cl(xs, xp, outs, False)
+                self._forward_cl(0, xs, xp, outs, False)
             else:
                 C, _, _, L, _, _ = self._s1_geometry(xs.shape[0])
-                self._forward_s1(xs, workspace.scratch("conv-xpad", (xs.shape[0], C, L), self.dtype), outs, False)
+                self._forward_s1(0, xs, workspace.scratch("conv-xpad", (xs.shape[0], C, L), self.dtype), outs, False)
 
     def backward(self, dout, l2=0.0):
-        """``dW = sum_n dout_n * cols_n + l2 * W``, ``db``, and the input gradient (None for a network's first
-        layer, ``input_grad = False``), over the whole batch of the last training forward."""
-        N = self._cached("_n")
+        ranges = self._cached("_ranges")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
-        K, P, F = self._K, self._P, self.filters
-        dx = self._out("dx", N, self.input_shape, True) if self.input_grad else None
-        if not self._channels_last:
-            C, _, _, L, P1, nc = self._s1_geometry(N)
-            cols, doutp = self._buffer("cols1", K * nc * P1), self._buffer("gemm1", F * nc * P1)
-            if dx is not None:
-                dcols, dxpad = self._buffer("dcols1", K * nc * P1), self._buffer("dxpad", C * L).reshape(C, L)
-            else:
-                dcols, dxpad = np.empty(0, self.dtype), np.empty((0, 0), self.dtype)
-            dW_tmp = self._buffer("dW_tmp", F * K).reshape(F, K)
-            _conv.conv_backward_s1(dout, self._xpad, self.W, l2, *self.padding, nc, cols, doutp, dcols, dxpad,
-                                   dW_tmp, self.dW, self.db, self._no_dx() if dx is None else dx)
-            return dx
-        nc = _conv.chunk_rows(P, N)
-        Wr = self._buffer("Wr", F * K).reshape(F, K)
-        cols, doutT = self._buffer("cols", nc * P * K), self._buffer("gemm", nc * P * F)
-        if dx is not None:
-            Hp, Wp, C = self._padded_shape()
-            dcols = self._buffer("dcols", nc * P * K)
-            dxp = self._buffer("dxp", Hp * Wp * C).reshape(Hp, Wp, C)
-        else:
-            dcols, dxp = np.empty(0, self.dtype), np.empty((0,) * 3, self.dtype)
-        dW_tmp, dWr = (self._buffer(name, F * K).reshape(F, K) for name in ("dW_tmp", "dWr"))
-        _conv.conv_backward_cl(dout, self._xp, self.W, l2, *self.stride, *self.padding, nc, Wr, cols, doutT, dcols,
-                               dxp, dW_tmp, dWr, self.dW, self.db, self._no_dx() if dx is None else dx)
+        dx = self._out("dx", dout.shape[0], self.input_shape, True) if self.input_grad else None
+        run(lambda t, a, b: self._backward_range(t, dout[a:b], None if dx is None else dx[a:b], l2), ranges)
+        for t in range(1, len(ranges)):  # the private gradients of the other ranges
+            self.dW += self._buffers[f"dW_{t}"].reshape(self.dW.shape)
+            self.db += self._buffers[f"db_{t}"]
         return dx
 
-    def _no_dx(self):
-        return np.empty((0,) * 4, self.dtype)
+    def _backward_range(self, t, dout, dx, l2):
+        """Gradients of range ``t``: into the layer's ``dW``, ``db`` (with the L2 term) for ``t == 0``, into private
+        buffers otherwise; ``dx`` (None for a network's first layer) is this range's slice of the input gradient."""
+        N, K, P, F = dout.shape[0], self._K, self._P, self.filters
+        if t == 0:
+            dW, db, alpha = self.dW, self.db, l2
+        else:
+            dW, db, alpha = self._buffer(f"dW_{t}", self.dW.size).reshape(self.dW.shape), self._buffer(f"db_{t}", F), 0.0
+        if not self._channels_last:
+            C, _, _, L, P1, nc = self._s1_geometry(N)
+            a = self._ranges[t][0]
+            xpad = self._xpad[a : a + N]
+            cols, doutp = self._buffer(f"cols1_{t}", K * nc * P1), self._buffer(f"gemm1_{t}", F * nc * P1)
+            if dx is not None:
+                dcols, dxpad = self._buffer(f"dcols1_{t}", K * nc * P1), self._buffer(f"dxpad_{t}", C * L).reshape(C, L)
+            else:
+                dcols, dxpad, dx = np.empty(0, self.dtype), np.empty((0, 0), self.dtype), np.empty((0,) * 4, self.dtype)
+            dW_tmp = self._buffer(f"dW_tmp_{t}", F * K).reshape(F, K)
+            _conv.conv_backward_s1(dout, xpad, self.W, alpha, *self.padding, nc, cols, doutp, dcols, dxpad, dW_tmp,
+                                   dW, db, dx)
+            return
+        a = self._ranges[t][0]
+        nc = _conv.chunk_rows(P, N)
+        Wr = self._buffer(f"Wr_{t}", F * K).reshape(F, K)
+        cols, doutT = self._buffer(f"cols_{t}", nc * P * K), self._buffer(f"gemm_{t}", nc * P * F)
+        if dx is not None:
+            Hp, Wp, C = self._padded_shape()
+            dcols = self._buffer(f"dcols_{t}", nc * P * K)
+            dxp = self._buffer(f"dxp_{t}", Hp * Wp * C).reshape(Hp, Wp, C)
+        else:
+            dcols, dxp, dx = np.empty(0, self.dtype), np.empty((0,) * 3, self.dtype), np.empty((0,) * 4, self.dtype)
+        dW_tmp, dWr = (self._buffer(f"{name}_{t}", F * K).reshape(F, K) for name in ("dW_tmp", "dWr"))
+        _conv.conv_backward_cl(dout, self._xp[a : a + N], self.W, alpha, *self.stride, *self.padding, nc, Wr, cols,
+                               doutT, dcols, dxp, dW_tmp, dWr, dW, db, dx)
 
     def __repr__(self):
         return (

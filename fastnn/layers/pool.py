@@ -29,12 +29,11 @@ class _Pool2D(Layer):
         return (C, _conv.out_size(H, kh, sh, 0), _conv.out_size(W, kw, sw, 0))
 
     def splits(self, n):
-        return len(self._ranges(n, False)) > 1
+        return len(self._ranges(n)) > 1
 
-    def _ranges(self, N, training):
-        """Per-thread sample ranges of a pass over ``N`` samples: split for inference, one range for training passes
-        (the thread policy of ``fastnn.layers.conv``: at 2 threads a training epoch ran faster without the split)."""
-        return [(0, N)] if training else split(N, int(np.prod(self.input_shape)), "pool")
+    def _ranges(self, N):
+        """Per-thread sample ranges of a pass over ``N`` samples (the thread policy of ``fastnn.layers.conv``)."""
+        return split(N, int(np.prod(self.input_shape)), "pool")
 
     def __repr__(self):
         return f"{type(self).__name__}({self.pool_size}, stride={self.stride})"
@@ -74,10 +73,10 @@ class MaxPool2D(_Pool2D):
         kind = np.int8 if self._2x2 else np.int64
         argmax = self._argmax_buffer(N, kind) if training else np.empty((N, *self.output_shape), kind)
         if self._2x2:
-            run(lambda t, a, b: _pool.maxpool_forward_2x2(x[a:b], out[a:b], argmax[a:b]), self._ranges(N, training))
+            run(lambda t, a, b: _pool.maxpool_forward_2x2(x[a:b], out[a:b], argmax[a:b]), self._ranges(N))
         else:
             run(lambda t, a, b: _pool.maxpool_forward(x[a:b], *self.pool_size, *self.stride, out[a:b], argmax[a:b]),
-                self._ranges(N, training))
+                self._ranges(N))
         if training:
             self._argmax = argmax
         return out
@@ -94,7 +93,7 @@ class MaxPool2D(_Pool2D):
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         dx = self._out("dx", dout.shape[0], self.input_shape, True)
         kernel = _pool.maxpool_backward_2x2 if self._2x2 else _pool.maxpool_backward  # 2x2: one writing pass
-        run(lambda t, a, b: kernel(dout[a:b], argmax[a:b], dx[a:b]), self._ranges(dout.shape[0], True))
+        run(lambda t, a, b: kernel(dout[a:b], argmax[a:b], dx[a:b]), self._ranges(dout.shape[0]))
         return dx
 
 
@@ -123,7 +122,7 @@ class AvgPool2D(_Pool2D):
     def _forward(self, x, training):
         out = self._out("out", x.shape[0], self.output_shape, training)
         run(lambda t, a, b: _pool.avgpool_forward(x[a:b], *self.pool_size, *self.stride, out[a:b]),
-            self._ranges(x.shape[0], training))
+            self._ranges(x.shape[0]))
         if training:
             self._n = x.shape[0]
         return out
@@ -133,7 +132,7 @@ class AvgPool2D(_Pool2D):
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         dx = self._out("dx", dout.shape[0], self.input_shape, True)
         run(lambda t, a, b: _pool.avgpool_backward(dout[a:b], *self.pool_size, *self.stride, dx[a:b]),
-            self._ranges(dout.shape[0], True))
+            self._ranges(dout.shape[0]))
         return dx
 
 

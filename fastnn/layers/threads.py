@@ -1,8 +1,7 @@
 """The thread policy of the conv and pooling layers.
 
-An inference pass over a batch splits its samples into one contiguous range per thread (static, equal sizes) and
-runs the serial, nogil kernels on each range in Python threads, each with its own work buffers (training passes
-run on the whole batch and leave the threads to BLAS: measured faster, see docs/design.md, "Convolutions"):
+A conv or pooling pass over a batch splits its samples into one contiguous range per thread (static, equal
+sizes) and runs the serial, nogil kernels on each range in Python threads, each with its own work buffers:
 one fork/join per layer pass. While the ranges run, BLAS is held at one thread (every BLAS library that
 threadpoolctl sees, SciPy's OpenBLAS included, which Numba's np.dot calls), so the per-range GEMMs never wait
 for a second BLAS thread; it is restored when the last concurrent pass ends. The thread budget is the BLAS

@@ -192,8 +192,7 @@ class Sequential:
             for layer in self.layers:  # small: fresh arrays come from the heap, no layer splits (one-row latency)
                 out = layer._forward(out, False)
             return out
-        threaded = any(layer.splits(n) for layer in self.layers)
-        with reused_outputs() as pool, blas_at_most(1) if threaded else contextlib.nullcontext():
+        with reused_outputs() as pool, self._blas_for_splits(n):
             for layer in self.layers:
                 if pool is not None:
                     pool.input = out
@@ -242,9 +241,17 @@ class Sequential:
 
     def train_step(self, X, y, sample_weight=None, l2=0.0):
         """One optimizer step on a batch; returns the batch objective before the step."""
-        loss = self.loss_and_grad(X, y, sample_weight, l2)
-        self.optimizer.step([self.flat_params], [self.flat_grads])
+        self._ensure_built(X)
+        with self._blas_for_splits(np.shape(X)[0]):
+            loss = self.loss_and_grad(X, y, sample_weight, l2)
+            self.optimizer.step([self.flat_params], [self.flat_grads])
         return loss
+
+    def _blas_for_splits(self, n):
+        """BLAS at one thread within the block when a layer splits a batch of ``n`` across threads: a BLAS call at
+        two threads between their passes (a Dense layer, the optimizer) leaves OpenBLAS's worker spinning on the
+        core the split needs. Otherwise BLAS as set."""
+        return blas_at_most(1) if any(layer.splits(n) for layer in self.layers) else contextlib.nullcontext()
 
     def train_epoch(self, X, Y, sample_weight, order, batch_size, alpha, scale=1.0, steps_left=0):
         """One optimizer step per mini-batch of ``order`` (``batch_size`` rows, the last one shorter) over rows ``X``
@@ -311,7 +318,7 @@ class Sequential:
         def helper():
             compile_helper.start(self, xbuf[:2].reshape(-1, *self.input_shape), ybuf[:2], wbuf if wbuf is None else wbuf[:2])
 
-        with on_first_miss(helper):
+        with on_first_miss(helper), self._blas_for_splits(min(batch_size, n)):
             for start in starts:
                 stop = n if merge and start == starts[-1] else min(start + batch_size, n)
                 m = stop - start
