@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 import fastnn
 from fastnn import MLPClassifier
 from fastnn.kernels import codes
-from fastnn.network import background
+from fastnn.network import background, compile_helper
 from fastnn.network import fused as _plan
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -43,6 +43,10 @@ def empty_cache(monkeypatch):
     monkeypatch.setattr(background, "_children", {})
     monkeypatch.setattr(background, "_spawn", lambda name: started.append(name) or _Running())
     monkeypatch.setattr(background, "compiling", lambda folder, name=None: False)
+    # No compile helper either (its process would be real: a cold kernel cache in this process starts one, and the
+    # fused compile waits for it; tests/test_compile_helper.py covers it).
+    monkeypatch.setattr(compile_helper, "start", lambda *args, **kwargs: None)
+    monkeypatch.setattr(compile_helper, "running", lambda: False)
     monkeypatch.setenv(background.ENV, "1")
     return started
 

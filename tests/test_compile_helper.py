@@ -96,3 +96,19 @@ def test_a_cold_fit_starts_one_helper_that_leaves_nothing_behind_and_changes_not
     without = _run(tmp_path / "off", "fit", NETS["cnn"], background="0")
     assert without["helpers"] == [] and without["left"] == []
     assert with_helper["out"] == without["out"]
+
+
+def test_for_a_fused_mlp_the_helper_goes_on_to_compile_its_fused_epoch(tmp_path):
+    """The fit starts no fused compile of its own while its helper runs: the helper compiles the fit's epoch
+    variant after its list, so that a fit that ends first still leaves the fused epoch to the cache."""
+    spec = tmp_path / "spec.pkl"
+    net = "MLPClassifier(hidden_layer_sizes=(6,), max_iter=2, random_state=0)"  # fused='auto'
+    _run(tmp_path / "capture", "capture", net, str(spec))
+    cache = tmp_path / "cache"
+    helper = subprocess.run(
+        [sys.executable, "-c", "import sys; from fastnn.network.compile_helper import main; sys.exit(main())",
+         str(spec)], env={**os.environ, "NUMBA_CACHE_DIR": str(cache)}, capture_output=True, text=True, timeout=900)
+    assert helper.returncode == 0, helper.stderr[-4000:]
+    assert list(cache.rglob("mlp.*mlp_epoch-*.nbi")) and list(cache.rglob("mlp.mlp_forward-*.nbi"))
+    fit = _run(cache, "fit", net)  # fused from its first epoch: nothing of the fused path left to compile
+    assert not {"mlp_epoch", "mlp_forward"} & set(fit["compiled"])

@@ -9,7 +9,9 @@ which
    ``train_step`` and ``predict`` with the layers' kernel modules replaced by recorders that call nothing
    (kernels called from kernels are compiled with their callers), so the types are those of the real fit;
 2. compiles them in the reverse order (the prediction's output kernel first, the first layer's forward last),
-   skipping what is cached or being compiled by another process.
+   skipping what is cached or being compiled by another process;
+3. for a network that fuses (``fused='auto'`` MLPs), goes on as the background compile of the fit's fused epoch
+   variant (``background.main``: low priority, its lock), which the fit does not start while a helper runs.
 
 The fit compiles from the first layer on; each kernel is compiled once between the two, thanks to the kernel
 cache's compile locks (``fastnn.kernels.compiling_elsewhere``): when the fit reaches a kernel the helper is
@@ -25,6 +27,8 @@ import sys
 import tempfile
 import types
 import weakref
+
+import numpy as np
 
 from . import background
 
@@ -71,11 +75,9 @@ def running():
 
 def record(net, X, Y, sample_weight=None):
     """``[(dispatcher, signature)]``, in call order without repeats, of the kernels that one training step and one
-    prediction of ``net`` call from Python. Gives every fastnn module that holds a kernel module a stand-in whose
-    kernels only record their arguments' types (in this process: meant for the helper's own interpreter; the
-    kernel modules themselves are left alone, since kernels that call kernels are compiled against them)."""
-    import numpy as np
-
+    prediction of ``net`` call from Python. Meanwhile every fastnn module that holds a kernel module holds a
+    stand-in whose kernels only record their arguments' types (the kernel modules themselves are left alone, since
+    kernels that call kernels are compiled against them); the real ones are put back before it returns."""
     from .. import kernels
     from ..kernels import signature
 
@@ -104,20 +106,39 @@ def record(net, X, Y, sample_weight=None):
         return stand_ins[name]
 
     kernel_modules = {f"{kernels.__name__}.{name}" for name in kernels.MODULES}
+    replaced = []
     for module in list(sys.modules.values()):
         name = getattr(module, "__name__", None) or ""
         if name.startswith("fastnn.") and not name.startswith(kernels.__name__):
             for attr, value in list(vars(module).items()):
                 if isinstance(value, types.ModuleType) and value.__name__ in kernel_modules:
+                    replaced.append((module, attr, value))
                     setattr(module, attr, stand_in(value.__name__))
-    net.fused = False
-    with np.errstate(all="ignore"):
-        try:
+    fused, net.fused = net.fused, False
+    try:
+        with np.errstate(all="ignore"):
             net.train_step(X, Y, sample_weight, 1e-4)
             net.predict(X)
-        except Exception:  # noqa: BLE001  outputs are never computed here: code that reads them may fail
-            pass  # what was recorded before is still worth compiling
+    except Exception:  # noqa: BLE001  outputs are never computed here: code that reads them may fail
+        pass  # what was recorded before is still worth compiling
+    finally:
+        for module, attr, value in replaced:  # the real kernels again, for whatever this process does next
+            setattr(module, attr, value)
+        net.fused = fused
     return calls
+
+
+def _fused_variant(net, X, Y, sample_weight=None):
+    """``[dtype name, loss code, optimizer rule]`` of the fused epoch a fit of ``net`` on such batches would run
+    (``background.main``'s arguments), or None when it does not fuse."""
+    plan = net._fused_plan()
+    if plan is None:
+        return None
+    try:
+        plan.epoch_call(X.reshape(X.shape[0], -1), Y, sample_weight, np.arange(X.shape[0]), X.shape[0], 1e-4, 1.0)
+    except Exception:  # noqa: BLE001  a batch the fused plan does not take: nothing to compile ahead
+        return None
+    return None if plan.codes is None else [str(net.dtype), *map(str, plan.codes)]
 
 
 def main(argv=None):
@@ -134,7 +155,12 @@ def main(argv=None):
         os.unlink(path)
     from ..kernels import compiling_elsewhere, is_cached, is_compiled
 
+    fused = _fused_variant(*spec)  # before record() turns fusing off
     for dispatcher, sig in reversed(record(*spec)):
         if not (is_compiled(dispatcher, sig) or is_cached(dispatcher, sig) or compiling_elsewhere(dispatcher)):
             dispatcher.compile(sig)
-    return 0
+    if fused is None:
+        return 0
+    # Then, at low priority, the fused epoch: the fit waits for no background compile of its own while this
+    # helper runs, so a fit that ends first still leaves it to compile (background.main: lock, nice, timeout).
+    return background.main(fused)
