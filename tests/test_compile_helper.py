@@ -112,3 +112,25 @@ def test_for_a_fused_mlp_the_helper_goes_on_to_compile_its_fused_epoch(tmp_path)
     assert list(cache.rglob("mlp.*mlp_epoch-*.nbi")) and list(cache.rglob("mlp.mlp_forward-*.nbi"))
     fit = _run(cache, "fit", net)  # fused from its first epoch: nothing of the fused path left to compile
     assert not {"mlp_epoch", "mlp_forward"} & set(fit["compiled"])
+
+
+def test_a_network_too_large_to_hand_over_starts_no_helper(monkeypatch):
+    import numpy as np
+
+    from fastnn import Sequential, SoftmaxCrossEntropy
+    from fastnn.layers import Dense
+    from fastnn.network import compile_helper
+
+    monkeypatch.setattr(compile_helper.background, "enabled", lambda: True)
+    monkeypatch.setattr(compile_helper, "_children", [])  # the fake child below must not outlive this test
+    monkeypatch.setattr(compile_helper.subprocess, "Popen", lambda *a, **k: pytest.fail("a helper was started"))
+    net = Sequential([Dense(50)], SoftmaxCrossEntropy()).build((100,), np.float32, 0)
+    monkeypatch.setattr(compile_helper, "MAX_SPEC_BYTES", net.flat_params.nbytes - 1)
+    X = np.zeros((2, 100), np.float32)
+    assert compile_helper.start(net, X, np.zeros(2, np.intp)) is None  # and Popen was never reached
+    monkeypatch.setattr(compile_helper, "MAX_SPEC_BYTES", net.flat_params.nbytes * 100)
+    started = []
+    monkeypatch.setattr(compile_helper.subprocess, "Popen", lambda args, **k: started.append(args[-1]) or "child")
+    assert compile_helper.start(Sequential([Dense(50)], SoftmaxCrossEntropy()).build((100,), np.float32, 0), X,
+                                np.zeros(2, np.intp)) == "child"
+    os.unlink(started[0])  # the spec a real helper would have read and removed

@@ -33,6 +33,8 @@ import numpy as np
 from . import background
 
 TIMEOUT_SECONDS = 600
+#: Networks whose parameters and work buffers exceed this are not handed to a helper (written at the first compile).
+MAX_SPEC_BYTES = 64 << 20
 _CHILD = "import sys; from fastnn.network.compile_helper import main; sys.exit(main())"
 _started = weakref.WeakSet()  # networks whose helper this process started
 _children = []  # the helpers' Popen objects
@@ -44,6 +46,8 @@ def start(net, X, Y, sample_weight=None):
     if net in _started or not background.enabled() or not sys.executable:
         return None
     _started.add(net)
+    if _pickled_bytes(net) > MAX_SPEC_BYTES:  # writing it would cost the fit more than the helper saves
+        return None
     from ..kernels import cache_dir
 
     folder = cache_dir()
@@ -65,6 +69,13 @@ def start(net, X, Y, sample_weight=None):
         raise
     _children.append(child)
     return child
+
+
+def _pickled_bytes(net):
+    """About what pickling ``net`` writes: its parameter, state and gradient vectors and its layers' work buffers."""
+    arrays = [net.flat_params, net.flat_grads, net.flat_state]
+    arrays += [buf for layer in net.layers for buf in getattr(layer, "_buffers", {}).values()]
+    return sum(getattr(a, "nbytes", 0) for a in arrays)
 
 
 def running():
