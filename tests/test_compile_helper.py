@@ -33,11 +33,11 @@ mode, net = sys.argv[1], sys.argv[2]
 X = np.random.default_rng(0).normal(size=(24, 16))
 y = X[:, 0] if "Regressor" in net else (X[:, 0] > 0).astype(int)
 if mode == "capture":  # the spec a cold fit hands its helper, copied to argv[3]; stops at the first compile
-    def popen(args, **kwargs):
-        shutil.copy(args[-1], sys.argv[3])
+    def spawn(code, path):
+        shutil.copy(path, sys.argv[3])
         os._exit(0)
     compile_helper.background.enabled = lambda: True
-    compile_helper.subprocess.Popen = popen
+    compile_helper.background.spawn_quiet = spawn
     eval(net).fit(X, y)
     sys.exit(1)  # never reached: a cold fit compiles
 if mode == "record":
@@ -123,14 +123,14 @@ def test_a_network_too_large_to_hand_over_starts_no_helper(monkeypatch):
 
     monkeypatch.setattr(compile_helper.background, "enabled", lambda: True)
     monkeypatch.setattr(compile_helper, "_children", [])  # the fake child below must not outlive this test
-    monkeypatch.setattr(compile_helper.subprocess, "Popen", lambda *a, **k: pytest.fail("a helper was started"))
+    monkeypatch.setattr(compile_helper.background, "spawn_quiet", lambda *a: pytest.fail("a helper was started"))
     net = Sequential([Dense(50)], SoftmaxCrossEntropy()).build((100,), np.float32, 0)
     monkeypatch.setattr(compile_helper, "MAX_SPEC_BYTES", net.flat_params.nbytes - 1)
     X = np.zeros((2, 100), np.float32)
-    assert compile_helper.start(net, X, np.zeros(2, np.intp)) is None  # and Popen was never reached
+    assert compile_helper.start(net, X, np.zeros(2, np.intp)) is None  # and no process was spawned
     monkeypatch.setattr(compile_helper, "MAX_SPEC_BYTES", net.flat_params.nbytes * 100)
     started = []
-    monkeypatch.setattr(compile_helper.subprocess, "Popen", lambda args, **k: started.append(args[-1]) or "child")
+    monkeypatch.setattr(compile_helper.background, "spawn_quiet", lambda code, path: started.append(path) or "child")
     assert compile_helper.start(Sequential([Dense(50)], SoftmaxCrossEntropy()).build((100,), np.float32, 0), X,
                                 np.zeros(2, np.intp)) == "child"
     os.unlink(started[0])  # the spec a real helper would have read and removed

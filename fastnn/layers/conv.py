@@ -132,12 +132,16 @@ class Conv2D(Layer):
         return buf[:size]
 
     def splits(self, n):
-        return len(split(n, self.filters * self._K * self._P)) > 1
+        return len(self._split(n)) > 1
+
+    def _split(self, n):
+        """Per-thread sample ranges of a pass over ``n`` samples (multiply-adds per sample as the work)."""
+        return split(n, self.filters * self._K * self._P)
 
     def _forward(self, x, training):
         N = x.shape[0]
         out = self._out("out", N, self.output_shape, training)
-        ranges = split(N, self.filters * self._K * self._P)
+        ranges = self._split(N)
         if not training:
             run(lambda t, a, b: self._infer_range(x[a:b], out[a:b]), ranges)
             return out

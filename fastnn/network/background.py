@@ -173,9 +173,15 @@ def running(dtype):
 
 
 def _spawn(name):
+    return spawn_quiet(_CHILD, *name.split("-"))
+
+
+def spawn_quiet(code, *args):
+    """A detached interpreter running ``code`` with ``args``: no input or output, its own session (it outlives its
+    parent and a Ctrl-C in the parent's terminal). The background compile and the compile helper start this way."""
     return subprocess.Popen(
-        [sys.executable, "-c", _CHILD, *name.split("-")], stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
+        [sys.executable, "-c", code, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
     )
 
 

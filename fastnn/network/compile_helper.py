@@ -22,7 +22,6 @@ off with background compiles (``FASTNN_BACKGROUND_COMPILE=0``, ``fastnn.set_back
 import importlib
 import os
 import pickle
-import subprocess
 import sys
 import tempfile
 import types
@@ -60,10 +59,7 @@ def start(net, X, Y, sample_weight=None):
     try:
         with os.fdopen(fd, "wb") as handle:
             pickle.dump(spec, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        child = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
-        )
+        child = background.spawn_quiet(_CHILD, path)
     except Exception:
         os.unlink(path)
         raise

@@ -282,7 +282,7 @@ class Sequential:
 
     def _widest(self):
         """Values per sample of the largest layer output (computed once per built network)."""
-        widest = self.__dict__.get("_widest_output")
+        widest = getattr(self, "_widest_output", None)  # None until the first inference (or from an older pickle)
         if widest is None:
             widest = self._widest_output = max(math.prod(layer.output_shape) for layer in self.layers)
         return widest
@@ -316,7 +316,8 @@ class Sequential:
         self.layered_epochs += 1
         # A cold cache: the first compile starts a helper process compiling this network's kernels from the end.
         def helper():
-            compile_helper.start(self, xbuf[:2].reshape(-1, *self.input_shape), ybuf[:2], wbuf if wbuf is None else wbuf[:2])
+            weights = None if wbuf is None else wbuf[:2]
+            compile_helper.start(self, xbuf[:2].reshape(-1, *self.input_shape), ybuf[:2], weights)
 
         with on_first_miss(helper), self._blas_for_splits(min(batch_size, n)):
             for start in starts:
