@@ -47,6 +47,7 @@ def empty_cache(monkeypatch):
     # fused compile waits for it; tests/test_compile_helper.py covers it).
     monkeypatch.setattr(compile_helper, "start", lambda *args, **kwargs: None)
     monkeypatch.setattr(compile_helper, "running", lambda: False)
+    monkeypatch.setattr(background, "spare_core", lambda: True)  # the other test workers may keep the cores busy
     monkeypatch.setenv(background.ENV, "1")
     return started
 
@@ -82,6 +83,44 @@ def test_background_compiles_off_with_one_setting(empty_cache, monkeypatch, off)
     finally:
         fastnn.set_background_compile(None)
     assert empty_cache == []
+
+
+def test_no_compile_starts_without_a_spare_core_and_one_starts_when_a_core_frees(empty_cache, monkeypatch):
+    """While the cores are busy (a parallel search's workers) a fit starts no compile and does not wait for one: it
+    decides as without background compiles; a later epoch that finds a core free starts it."""
+    free = []
+    monkeypatch.setattr(background, "spare_core", lambda: bool(free))
+    X, y = _data()
+    est = MLPClassifier(hidden_layer_sizes=(7,), batch_size=16, max_iter=1, warm_start=True, random_state=0)
+    est.fit(X, y)
+    est.fit(X, y)
+    assert empty_cache == [] and est._net.fused_epochs == 0
+    plan = est._net._fused_plan()
+    call = plan.epoch_call(X.astype(np.float32), y, None, np.arange(len(X)), 16, 1e-4, 1.0)
+    assert plan.worth_fusing(call, 10**9), "a fit long enough to repay the compile fuses in its own process"
+    assert empty_cache == []
+    free.append(True)
+    est.fit(X, y)
+    assert empty_cache == [f"float32-{codes.SOFTMAX_LABELS}-{codes.ADAM}"]
+
+
+@pytest.mark.parametrize("ready, cores, spare", [("1/90", 2, True), ("2/90", 2, False), ("5/300", 2, False),
+                                                  ("3/300", 8, True), ("garbage", 2, True), (None, 1, False)])
+def test_spare_core_counts_the_threads_ready_to_run(tmp_path, monkeypatch, ready, cores, spare):
+    path = tmp_path / "loadavg"
+    if ready is not None:
+        path.write_text(f"0.50 0.40 0.30 {ready} 12345\n")
+    monkeypatch.setattr(background, "LOADAVG", str(path))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert background.spare_core() is spare
+
+
+def test_a_process_pool_worker_starts_no_compile_process():
+    import concurrent.futures
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        assert pool.submit(background.spare_core).result(timeout=120) is False
 
 
 def test_fit_switches_to_the_fused_epoch_when_the_compile_lands_bit_identical(empty_cache, monkeypatch):

@@ -30,6 +30,7 @@ from fastnn.layers import BatchNorm, Dense, Dropout, ReLU
 from fastnn.cli.compile_timer import compile_seconds
 from fastnn.network import compile_helper
 mode, net = sys.argv[1], sys.argv[2]
+compile_helper.background.spare_core = lambda: True  # the other test workers may keep the cores busy
 X = np.random.default_rng(0).normal(size=(24, 16))
 y = X[:, 0] if "Regressor" in net else (X[:, 0] > 0).astype(int)
 if mode == "capture":  # the spec a cold fit hands its helper, copied to argv[3]; stops at the first compile
@@ -114,7 +115,7 @@ def test_for_a_fused_mlp_the_helper_goes_on_to_compile_its_fused_epoch(tmp_path)
     assert not {"mlp_epoch", "mlp_forward"} & set(fit["compiled"])
 
 
-def test_a_network_too_large_to_hand_over_starts_no_helper(monkeypatch):
+def test_a_network_too_large_to_hand_over_or_without_a_spare_core_starts_no_helper(monkeypatch):
     import numpy as np
 
     from fastnn import Sequential, SoftmaxCrossEntropy
@@ -122,12 +123,17 @@ def test_a_network_too_large_to_hand_over_starts_no_helper(monkeypatch):
     from fastnn.network import compile_helper
 
     monkeypatch.setattr(compile_helper.background, "enabled", lambda: True)
+    monkeypatch.setattr(compile_helper.background, "spare_core", lambda: True)
     monkeypatch.setattr(compile_helper, "_children", [])  # the fake child below must not outlive this test
     monkeypatch.setattr(compile_helper.background, "spawn_quiet", lambda *a: pytest.fail("a helper was started"))
     net = Sequential([Dense(50)], SoftmaxCrossEntropy()).build((100,), np.float32, 0)
     monkeypatch.setattr(compile_helper, "MAX_SPEC_BYTES", net.flat_params.nbytes - 1)
     X = np.zeros((2, 100), np.float32)
     assert compile_helper.start(net, X, np.zeros(2, np.intp)) is None  # and no process was spawned
+    monkeypatch.setattr(compile_helper.background, "spare_core", lambda: False)  # a parallel search's worker
+    assert compile_helper.start(Sequential([Dense(5)], SoftmaxCrossEntropy()).build((100,), np.float32, 0), X,
+                                np.zeros(2, np.intp)) is None
+    monkeypatch.setattr(compile_helper.background, "spare_core", lambda: True)
     monkeypatch.setattr(compile_helper, "MAX_SPEC_BYTES", net.flat_params.nbytes * 100)
     started = []
     monkeypatch.setattr(compile_helper.background, "spawn_quiet", lambda code, path: started.append(path) or "child")

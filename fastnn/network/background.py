@@ -9,6 +9,9 @@ process:
 - **one at a time**: the compiling process holds an exclusive ``flock`` on ``fused-<dtype>-<variant>.lock`` in the
   cache folder; a process that finds it held starts nothing, and a second compiler started at the same moment waits
   for the lock and then finds the kernels cached;
+- **only on a spare core**: none starts in the worker of a process pool (a parallel search's) or while every core
+  is busy (``spare_core``), where it would slow the fits more than the fused epoch speeds them; a later epoch asks
+  again, and the search's refit in its parent process starts it;
 - **bounded and quiet**: one interpreter at low priority (``nice`` 10), no output, stopped after
   ``TIMEOUT_SECONDS``; it outlives the fit that started it, so a short script still fills the cache for the next;
 - **safe to kill**: Numba writes each cache file under a temporary name and renames it, and a kernel counts as
@@ -30,6 +33,7 @@ import threading
 ENV = "FASTNN_BACKGROUND_COMPILE"
 TIMEOUT_SECONDS = 900
 ALREADY_CACHED = 3
+LOADAVG = "/proc/loadavg"  # its fourth field: threads ready to run now / all threads
 
 _setting = None  # set_background_compile's choice; None: the environment decides
 _children = {}  # dtype name -> the Popen this process started
@@ -156,8 +160,32 @@ def pending(dtype, codes=None, start=True):
             return True
         if not start or compile_helper.running():  # the fit's own kernels first: started at a later call
             return True
+        if not spare_core():  # it would slow the fits that keep the cores busy: asked again at the next epoch
+            return False
         _children[name] = _spawn(name)
     return True
+
+
+def spare_core():
+    """Whether a core is free for a compile process of its own. Not in a worker of a process pool (loky's, as a
+    parallel search's, or multiprocessing's): the pool has the cores, and its parent compiles at its own fits.
+    Elsewhere, when fewer threads are ready to run right now than this process may use cores (Linux's
+    ``/proc/loadavg`` counts them, this one included); where that cannot be read, on any machine of two cores or
+    more."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        return False
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    try:
+        with open(LOADAVG) as handle:
+            ready = int(handle.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return cores > 1
+    return ready < cores
 
 
 def running(dtype):

@@ -1,9 +1,9 @@
 """The compile helper: a second process that compiles a network's kernels from the other end while its first fit
 compiles them from the start, so that a cold first fit waits for about half of its compiles.
 
-A fit's first kernel-cache miss in a layer-by-layer epoch (``Sequential``) starts it, once per network: the
-network (pickled to a temporary file in the cache folder) and two rows of the batch go to a fresh interpreter,
-which
+A fit's first kernel-cache miss in a layer-by-layer epoch (``Sequential``) starts it, once per network and only
+when a core is free (``background.spare_core``): the network (pickled to a temporary file in the cache folder) and
+two rows of the batch go to a fresh interpreter, which
 
 1. records the kernels, with their argument types, that one training step and one prediction call: it runs
    ``train_step`` and ``predict`` with the layers' kernel modules replaced by recorders that call nothing
@@ -45,6 +45,8 @@ def start(net, X, Y, sample_weight=None):
     if net in _started or not background.enabled() or not sys.executable:
         return None
     _started.add(net)
+    if not background.spare_core():  # the cores are busy (a parallel search's workers): it would only compete
+        return None
     if _pickled_bytes(net) > MAX_SPEC_BYTES:  # writing it would cost the fit more than the helper saves
         return None
     from ..kernels import cache_dir
