@@ -104,15 +104,25 @@ def test_no_compile_starts_without_a_spare_core_and_one_starts_when_a_core_frees
     assert empty_cache == [f"float32-{codes.SOFTMAX_LABELS}-{codes.ADAM}"]
 
 
-@pytest.mark.parametrize("ready, cores, spare", [("1/90", 2, True), ("2/90", 2, False), ("5/300", 2, False),
-                                                  ("3/300", 8, True), ("garbage", 2, True), (None, 1, False)])
-def test_spare_core_counts_the_threads_ready_to_run(tmp_path, monkeypatch, ready, cores, spare):
+@pytest.mark.parametrize("ready, here, cores, spare", [
+    ("1/90", 1, 2, True), ("3/90", 3, 2, True),  # this process alone, its BLAS threads spinning or not
+    ("2/90", 1, 2, False), ("4/300", 2, 2, False),  # another process is running: no core left beside this one
+    ("3/300", 1, 8, True), ("garbage", 1, 2, True), (None, 1, 1, False)])
+def test_spare_core_counts_the_threads_of_other_processes_ready_to_run(tmp_path, monkeypatch, ready, here, cores,
+                                                                        spare):
     path = tmp_path / "loadavg"
     if ready is not None:
         path.write_text(f"0.50 0.40 0.30 {ready} 12345\n")
     monkeypatch.setattr(background, "LOADAVG", str(path))
+    monkeypatch.setattr(background, "_ready_here", lambda: here)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     assert background.spare_core() is spare
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="Linux")
+def test_ready_here_counts_this_process_s_running_threads():
+    assert background._ready_here() >= 1  # the thread reading is running
+    assert background._ready_here() <= len(os.listdir("/proc/self/task"))
 
 
 def test_a_process_pool_worker_starts_no_compile_process():

@@ -169,9 +169,9 @@ def pending(dtype, codes=None, start=True):
 def spare_core():
     """Whether a core is free for a compile process of its own. Not in a worker of a process pool (loky's, as a
     parallel search's, or multiprocessing's): the pool has the cores, and its parent compiles at its own fits.
-    Elsewhere, when fewer threads are ready to run right now than this process may use cores (Linux's
-    ``/proc/loadavg`` counts them, this one included); where that cannot be read, on any machine of two cores or
-    more."""
+    Elsewhere, when other processes leave a core beside this one's: their threads ready to run right now (Linux's
+    ``/proc/loadavg`` counts all, ``/proc/self/task`` this process's, whose BLAS threads may be spinning) are fewer
+    than the cores this process may use, less one. Where that cannot be read, on any machine of two cores or more."""
     import multiprocessing
 
     if multiprocessing.parent_process() is not None:
@@ -183,9 +183,22 @@ def spare_core():
     try:
         with open(LOADAVG) as handle:
             ready = int(handle.read().split()[3].split("/")[0])
+        ready -= _ready_here()
     except (OSError, ValueError, IndexError):
         return cores > 1
-    return ready < cores
+    return ready < cores - 1
+
+
+def _ready_here():
+    """This process's threads that are running or ready to run (state R in ``/proc/self/task/*/stat``)."""
+    ready = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat") as handle:
+                ready += handle.read().rpartition(")")[2].split()[0] == "R"
+        except (OSError, IndexError):  # a thread that ended meanwhile
+            continue
+    return ready
 
 
 def running(dtype):
