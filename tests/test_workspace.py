@@ -99,3 +99,30 @@ def test_small_passes_skip_the_reused_arrays_and_large_ones_take_them(rng, monke
     assert taken == []
     net.forward(rng.standard_normal((workspace.REUSE_VALUES // (4 * 36) + 1, 1, 6, 6)))
     assert len(taken) == 3  # conv, relu, dense (flatten returns a view)
+
+
+@pytest.mark.parametrize("last", ["dense", "flatten"])
+def test_a_batch_larger_than_a_block_runs_in_row_blocks_with_the_result_of_fresh_arrays(last, rng, monkeypatch):
+    """Inference of many rows runs every layer on a block of rows before the next block (the widest output of a
+    block within ``MAX_VALUES``), so its work arrays stay reused and small; the result is the layer-by-layer one."""
+    layers = [Conv2D(4, 3, padding="same"), ReLU(), MaxPool2D(2), Flatten()]
+    net = Sequential(layers + ([Dense(3)] if last == "dense" else []), SoftmaxCrossEntropy()).build(
+        (1, 6, 6), np.float64, 0)
+    widest = 4 * 6 * 6  # the conv output per row
+    monkeypatch.setattr(sequential, "REUSE_VALUES", 0)
+    monkeypatch.setattr(sequential, "MAX_VALUES", 7 * widest + 5)  # blocks of 7 rows
+    seen = []
+    conv_forward = type(net.layers[0])._forward
+
+    def spy(self, x, training):
+        seen.append(x.shape[0])
+        return conv_forward(self, x, training)
+
+    monkeypatch.setattr(type(net.layers[0]), "_forward", spy)
+    x = rng.standard_normal((30, 1, 6, 6))
+    out = net.forward(x)
+    assert seen == [7, 7, 7, 7, 2]
+    np.testing.assert_allclose(out, _fresh_pass(net, x), rtol=1e-12, atol=1e-12)
+    kept = out.copy()
+    net.forward(x[::-1].copy())
+    assert np.array_equal(out, kept), "the result is the caller's own"

@@ -5,8 +5,8 @@ arrays of a few MB come from ``mmap`` each time and page-fault on first touch: o
 ``predict_proba``, a quarter of the time. Instead, within ``Sequential``'s inference (``reused_outputs``) each layer's
 output goes into one of two arrays this thread keeps per name, the one that does not hold the layer's input, and
 conv layers take their padded input from ``scratch``. What a pass returns is copied out of them; arrays above
-``MAX_VALUES`` values are allocated fresh as before (their page faults are small next to their compute), so a thread
-keeps at most three such arrays per dtype (8 MB each in float32).
+``MAX_VALUES`` values are allocated fresh as before, so a thread keeps at most three such arrays per dtype (8 MB
+each in float32); ``Sequential`` runs a batch whose outputs would be larger in blocks of rows that fit.
 
 Everything is per thread (``threading.local``): concurrent predictions in threads never share work memory.
 """

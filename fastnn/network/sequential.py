@@ -27,7 +27,7 @@ from ..kernels import on_first_miss
 from ..kernels import softmax as _softmax
 from ..layers import BatchNorm, kernel_array
 from ..layers.threads import blas_at_most
-from ..layers.workspace import REUSE_VALUES, reused_outputs
+from ..layers.workspace import MAX_VALUES, REUSE_VALUES, reused_outputs
 from ..optimizers import Adam
 
 #: Rows densified at a time when X is sparse (here for inference; the L-BFGS solver chunks its objective alike).
@@ -182,22 +182,34 @@ class Sequential:
             for layer in self.layers[1:]:  # each layer's output is a valid input of the next: no re-checking
                 out = layer._forward(out, training)
             return out
-        # Inference: intermediate outputs in this thread's reused arrays; with layers that split the batch across
-        # threads, BLAS at one thread for the whole pass: a BLAS call at two threads in between (a Dense layer)
-        # leaves OpenBLAS's worker spinning on the second core while the next layer's threads need it (measured:
-        # 8.9 -> 5.0 ms for the digits CNN's 1797 rows on two cores).
-        out = self.layers[0]._input(X)
-        n = out.shape[0]
+        # Inference: intermediate outputs in this thread's reused arrays, over blocks of rows whose widest output
+        # fits them (a 10,000-image batch would otherwise make and first-touch GB-sized outputs layer by layer);
+        # with layers that split the batch across threads, BLAS at one thread for the whole pass: a BLAS call at
+        # two threads in between (a Dense layer) leaves OpenBLAS's worker spinning on the second core while the
+        # next layer's threads need it (measured: 8.9 -> 5.0 ms for the digits CNN's 1797 rows on two cores).
+        X = self.layers[0]._input(X)
+        n = X.shape[0]
         if n * self._widest() < REUSE_VALUES:
-            for layer in self.layers:  # small: fresh arrays come from the heap, no layer splits (one-row latency)
-                out = layer._forward(out, False)
+            return self._inference(X, None)  # small: fresh arrays come from the heap, no layer splits
+        block = max(1, MAX_VALUES // self._widest())
+        with reused_outputs() as pool, self._blas_for_splits(min(n, block)):
+            if pool is None or n <= block:
+                out = self._inference(X, pool)
+                return out.copy() if pool is not None and pool.owns(out) else out
+            out = None
+            for start in range(0, n, block):
+                part = self._inference(X[start : start + block], pool)
+                if out is None:
+                    out = np.empty((n, *part.shape[1:]), part.dtype)
+                out[start : start + part.shape[0]] = part
             return out
-        with reused_outputs() as pool, self._blas_for_splits(n):
-            for layer in self.layers:
-                if pool is not None:
-                    pool.input = out
-                out = layer._forward(out, False)
-            return out.copy() if pool is not None and pool.owns(out) else out
+
+    def _inference(self, X, pool):
+        for layer in self.layers:
+            if pool is not None:
+                pool.input = X
+            X = layer._forward(X, False)
+        return X
 
     def predict(self, X):
         """float64 predictions through the loss's output link (probabilities for the cross-entropies)."""
