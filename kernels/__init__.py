@@ -85,10 +85,9 @@ def on_first_miss(callback):
 
 def compiling_elsewhere(dispatcher):
     """Whether another process holds ``dispatcher``'s compile lock (is compiling it into the cache now)."""
-    from ._jit import KernelCache
+    from ._jit import compiling_elsewhere
 
-    cache = dispatcher._cache
-    return isinstance(cache, KernelCache) and cache.compile_lock.held_elsewhere()
+    return compiling_elsewhere(dispatcher)
 
 
 def damaged_entries(folder):

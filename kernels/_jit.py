@@ -242,3 +242,9 @@ def is_cached(dispatcher, sig):
     cache's index file)."""
     cache = dispatcher._cache
     return isinstance(cache, KernelCache) and cache.has(sig, dispatcher.targetctx.codegen())
+
+
+def compiling_elsewhere(dispatcher):
+    """Whether another process holds ``dispatcher``'s compile lock (is compiling it into the cache now)."""
+    cache = dispatcher._cache
+    return isinstance(cache, KernelCache) and cache.compile_lock.held_elsewhere()

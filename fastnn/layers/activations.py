@@ -40,9 +40,21 @@ class Activation(Layer):
 
     code = codes.IDENTITY
     slope = 0.0
+    #: Set by ``Sequential`` when the layer before owns its output and its backward does not read it
+    #: (``Layer.output_reusable``) and a layer follows: then, within the network's passes, the activation writes
+    #: its output over its input and its input gradient over the incoming gradient (no arrays of its own: a
+    #: training step of a CNN keeps two activation-sized arrays fewer per conv layer). Never for a call of
+    #: ``forward`` from outside a network.
+    in_place = False
+
+    def forward(self, x, training=False):
+        return self._apply(self._input(x), training, False)
 
     def _forward(self, x, training):
-        out = self._out("out", x.shape[0], self.input_shape, training)
+        return self._apply(x, training, self.in_place)
+
+    def _apply(self, x, training, in_place):
+        out = x if in_place else self._out("out", x.shape[0], self.input_shape, training)
         _act.activation_forward(x.reshape(-1), self.code, self.slope, out.reshape(-1))
         if training:
             self._y = out
@@ -51,7 +63,7 @@ class Activation(Layer):
     def backward(self, dout, l2=0.0):
         y = self._cached("_y")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
-        dx = self._out("dx", y.shape[0], self.input_shape, True)
+        dx = dout if self.in_place else self._out("dx", y.shape[0], self.input_shape, True)
         _act.activation_backward(y.reshape(-1), dout.reshape(-1), self.code, self.slope, dx.reshape(-1))
         return dx
 

@@ -143,6 +143,9 @@ class Layer:
 
     #: Whether backward must compute the input gradient; ``Sequential`` clears it for its first layer.
     input_grad = True
+    #: Whether the output of a training or network pass is an array of this layer's own that its backward never
+    #: reads, so that the next layer may overwrite it (``Activation.in_place``).
+    output_reusable = False
 
     def __init__(self):
         self.params, self.grads, self.penalized = [], [], []

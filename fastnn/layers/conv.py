@@ -52,6 +52,8 @@ class Conv2D(Layer):
     (2, 8, 8, 8)
     """
 
+    output_reusable = True
+
     max_cols = 1 << 22
     #: Input channels from which stride-1 layers take the channels-last path (measured on one thread: 16 -> 32
     #: and 32 -> 64 channels ran 1.1-1.4x faster there, 8 -> 16 and first layers of 1 or 3 channels 1.2-2x slower).

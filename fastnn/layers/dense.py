@@ -37,6 +37,8 @@ class Dense(Layer):
     (2, 4)
     """
 
+    output_reusable = True
+
     def __init__(self, n_out, init="glorot"):
         super().__init__()
         if not isinstance(n_out, (int, np.integer)) or isinstance(n_out, bool) or n_out < 1:

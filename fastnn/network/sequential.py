@@ -25,7 +25,7 @@ from .fused import FusedMLP
 from .summary import summarize
 from ..kernels import on_first_miss
 from ..kernels import softmax as _softmax
-from ..layers import BatchNorm, kernel_array
+from ..layers import Activation, BatchNorm, kernel_array
 from ..layers.threads import blas_at_most
 from ..layers.workspace import MAX_VALUES, REUSE_VALUES, reused_outputs
 from ..optimizers import Adam
@@ -151,6 +151,8 @@ class Sequential:
         self._first = trainable[0] if trainable else len(self.layers)
         for i, layer in enumerate(self.layers):
             layer.input_grad = i > self._first
+            if isinstance(layer, Activation):
+                layer.in_place = 0 < i < len(self.layers) - 1 and self.layers[i - 1].output_reusable
         # The penalised arrays as flat views, made once: penalty() runs on every layered step.
         self._penalized = [
             p.reshape(-1) for layer in self.layers for p, pen in zip(layer.params, layer.penalized) if pen
