@@ -104,6 +104,22 @@ def test_no_compile_starts_without_a_spare_core_and_one_starts_when_a_core_frees
     assert empty_cache == [f"float32-{codes.SOFTMAX_LABELS}-{codes.ADAM}"]
 
 
+def test_predictions_ask_about_a_running_compile_once_per_recheck_interval(empty_cache, monkeypatch):
+    """Looking for a running compile's lock files on every one-row prediction tripled its time while one ran."""
+    est = _fit()
+    asked = []
+    monkeypatch.setattr(background, "pending", lambda dtype, codes=None, start=True: asked.append(1) or True)
+    X, _ = _data()
+    clock = [1000.0]
+    monkeypatch.setattr(_plan.time, "monotonic", lambda: clock[0])
+    for _ in range(50):
+        est.predict_proba(X[:1])
+    assert len(asked) == 1
+    clock[0] += _plan.RECHECK_SECONDS
+    est.predict_proba(X[:1])
+    assert len(asked) == 2
+
+
 @pytest.mark.parametrize("ready, here, cores, spare", [
     ("1/90", 1, 2, True), ("3/90", 3, 2, True),  # this process alone, its BLAS threads spinning or not
     ("2/90", 1, 2, False), ("4/300", 2, 2, False),  # another process is running: no core left beside this one
