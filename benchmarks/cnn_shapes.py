@@ -29,6 +29,7 @@ each (which compiles fastnn's kernels):
 PyTorch is optional (``pip install torch``); it is never a dependency of fastnn.
 """
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -37,11 +38,15 @@ from collections import defaultdict
 
 import numpy as np
 
-from fastnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
-from fastnn.layers import threads as layer_threads
-from fastnn.losses import SoftmaxCrossEntropy
-from fastnn.network import Sequential
-from fastnn.optimizers import Adam
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable from the repository root
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.common import machine_info  # noqa: E402
+from fastnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU  # noqa: E402
+from fastnn.layers import threads as layer_threads  # noqa: E402
+from fastnn.losses import SoftmaxCrossEntropy  # noqa: E402
+from fastnn.network import Sequential  # noqa: E402
+from fastnn.optimizers import Adam  # noqa: E402
 
 # name: (image shape (C, H, W), convolutions ((filters, kernel), ...), batch size)
 SHAPES = {
@@ -451,6 +456,8 @@ def main():
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="wall: perf_counter; cpu: process_time, CPU seconds of the process (all threads), "
                         "which other processes on the cores inflate far less (use with --threads 1)")
+    parser.add_argument("--table", help="also write a summary table (one row per shape), with date, machine and "
+                        "command, to this Markdown file")
     parser.add_argument("--peak-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
@@ -474,14 +481,43 @@ def main():
             use_torch = False
     print(f"threads {args.threads}, clock {args.clock}; uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     ratios = defaultdict(list)
+    results = {}
     for name in args.shapes.split(","):
-        res = run_shape(name, args, use_torch)
-        for what in ("train", "infer"):
+        res = results[name] = run_shape(name, args, use_torch)
+        for what in ("train", "infer", "peak"):
             if res[what].get("torch"):
                 ratios[what].append(res[what]["torch"] / res[what]["fastnn"])
     for what, r in ratios.items():
-        print(f"\n{what} torch/fastnn: geometric mean {float(np.exp(np.mean(np.log(r)))):.2f}x, lowest {min(r):.2f}x")
+        print(f"\n{what} torch/fastnn: geometric mean {geomean(r):.2f}x, lowest {min(r):.2f}x")
     print(f"uptime at end: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    if args.table:
+        write_table(args.table, results, ratios, args)
+
+
+def geomean(values):
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def write_table(path, results, ratios, args):
+    """One row per shape: the epoch, inference and peak memory of both libraries and PyTorch / fastnn (above 1:
+    fastnn is faster or smaller); then the geometric means and the lowest ratios."""
+    def cell(d, fmt):
+        f, t = d.get("fastnn"), d.get("torch")
+        return [fmt(f) if f else "-", fmt(t) if t else "-", f"{t / f:.2f}x" if f and t else "-"]
+
+    ms, mib = (lambda s: f"{s * 1e3:.0f} ms"), (lambda b: f"{b / 2**20:.1f} MiB")
+    lines = [f"Machine: {machine_info()}", "",
+             f"Command: `python benchmarks/cnn_shapes.py {' '.join(sys.argv[1:])}` ({args.threads} threads for both)", "",
+             f"| shape | train fastnn | PyTorch | ratio | inference ({args.n_infer}) fastnn | PyTorch | ratio "
+             "| peak fastnn | PyTorch | ratio |", "|---|" + "---|" * 9]
+    for name, res in results.items():
+        cells = cell(res["train"], ms) + cell(res["infer"], ms) + cell(res["peak"], mib)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    summary = [f"{geomean(ratios[w]):.2f}x (lowest {min(ratios[w]):.2f}x)" if ratios[w] else "-"
+               for w in ("train", "infer", "peak")]
+    lines.append(f"| geometric mean | | | {summary[0]} | | | {summary[1]} | | | {summary[2]} |")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -119,3 +119,27 @@ def test_first_fit_quick_measures_cold_fit_against_scikit_learn():
     (name, fastnn_time, sklearn_time, ratio, goal), = rows
     assert fastnn_time.endswith(" s") and sklearn_time.endswith(" s") and float(sklearn_time[:-2]) > 0
     assert float(ratio[:-1]) == pytest.approx(float(fastnn_time[:-2]) / float(sklearn_time[:-2]), rel=0.05)
+
+
+def test_cnn_shapes_table_has_a_row_per_shape_with_the_ratios_and_their_geometric_mean(tmp_path, monkeypatch):
+    """benchmarks/cnn_shapes.py --table: PyTorch / fastnn per shape (above 1: fastnn faster or smaller), then the
+    geometric means, from the measured values (here given)."""
+    from types import SimpleNamespace
+
+    from benchmarks import cnn_shapes
+
+    monkeypatch.setattr(sys, "argv", ["cnn_shapes.py", "--table", "t.md"])
+    results = {
+        "a": {"train": {"fastnn": 0.5, "torch": 1.0}, "infer": {"fastnn": 2.0, "torch": 1.0},
+              "peak": {"fastnn": 2**20, "torch": 2 * 2**20}},
+        "b": {"train": {"fastnn": 1.0, "torch": 8.0}, "infer": {"fastnn": 1.0, "torch": 2.0}, "peak": {}},
+    }
+    ratios = {"train": [2.0, 8.0], "infer": [0.5, 2.0], "peak": [2.0]}
+    path = tmp_path / "t.md"
+    cnn_shapes.write_table(str(path), results, ratios, SimpleNamespace(threads=2, n_infer=10))
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("Machine: ") and "--table t.md" in lines[2]
+    assert lines[-3] == ("| a | 500 ms | 1000 ms | 2.00x | 2000 ms | 1000 ms | 0.50x | 1.0 MiB | 2.0 MiB | 2.00x |")
+    assert lines[-2] == "| b | 1000 ms | 8000 ms | 8.00x | 1000 ms | 2000 ms | 2.00x | - | - | - |"
+    assert lines[-1] == ("| geometric mean | | | 4.00x (lowest 2.00x) | | | 1.00x (lowest 0.50x) | | | "
+                         "2.00x (lowest 2.00x) |")
