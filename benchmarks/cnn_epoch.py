@@ -133,6 +133,7 @@ def main():
     parser.add_argument("--threads", type=int, default=None, help="limit BLAS and torch to this many threads")
     args = parser.parse_args()
     if args.threads is not None:
+        import scipy.linalg.cython_blas  # noqa: F401  fastnn's kernels call SciPy's BLAS: loaded before it is limited
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(args.threads)  # kept for the whole run

@@ -460,6 +460,7 @@ def main():
                         "command, to this Markdown file")
     parser.add_argument("--peak-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    import scipy.linalg.cython_blas  # noqa: F401  fastnn's kernels call SciPy's BLAS: loaded before it is limited
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(args.threads)
