@@ -418,19 +418,16 @@ def run_shape(name, args, use_torch):
         lines += ["", "| measure | fastnn | PyTorch | PyTorch / fastnn |", "|---|---|---|---|"]
 
         def row(label, d, fmt):
-            f, t = d.get("fastnn"), d.get("torch")
-            ratio = f"{t / f:.2f}x" if f and t else "-"
-            lines.append(f"| {label} | {fmt(f)} | {fmt(t) if t is not None else '-'} | {ratio} |")
+            lines.append(f"| {label} | " + " | ".join(cells(d, fmt)) + " |")
 
-        row(f"train epoch ({args.n_train} images)", result["train"], lambda s: f"{s * 1e3:.0f} ms")
-        row(f"inference ({args.n_infer} images)", result["infer"], lambda s: f"{s * 1e3:.0f} ms")
+        row(f"train epoch ({args.n_train} images)", result["train"], ms)
+        row(f"inference ({args.n_infer} images)", result["infer"], ms)
         if args.one_range:
             for label, d in (("train", result["train"]), ("inference", result["infer"])):
-                row(f"{label}, fastnn on one range", {"fastnn": d["fastnn 1 range"], "torch": d.get("torch")},
-                    lambda s: f"{s * 1e3:.0f} ms")
+                row(f"{label}, fastnn on one range", {"fastnn": d["fastnn 1 range"], "torch": d.get("torch")}, ms)
         if args.peak:
-            row("peak RSS above start, first epoch (fresh process)", result["peak"], lambda b: f"{b / 2**20:.1f} MiB")
-        lines.append(f"\nfastnn traced peak (tracemalloc) of a first epoch: {result['traced'] / 2**20:.1f} MiB")
+            row("peak RSS above start, first epoch (fresh process)", result["peak"], mib)
+        lines.append(f"\nfastnn traced peak (tracemalloc) of a first epoch: {mib(result['traced'])}")
     if args.layers:
         lines.append(layer_table(name, image, convs, batch, args.repeats_layers, th_state))
         if th_state:
@@ -499,21 +496,30 @@ def geomean(values):
     return float(np.exp(np.mean(np.log(values))))
 
 
+def ms(seconds):
+    return f"{seconds * 1e3:.0f} ms"
+
+
+def mib(nbytes):
+    return f"{nbytes / 2**20:.1f} MiB"
+
+
+def cells(d, fmt):
+    """``[fastnn, PyTorch, PyTorch / fastnn]`` of a measure ``{'fastnn': value, 'torch': value}`` ('-' for none)."""
+    f, t = d.get("fastnn"), d.get("torch")
+    return [fmt(f) if f else "-", fmt(t) if t else "-", f"{t / f:.2f}x" if f and t else "-"]
+
+
 def write_table(path, results, ratios, args):
     """One row per shape: the epoch, inference and peak memory of both libraries and PyTorch / fastnn (above 1:
     fastnn is faster or smaller); then the geometric means and the lowest ratios."""
-    def cell(d, fmt):
-        f, t = d.get("fastnn"), d.get("torch")
-        return [fmt(f) if f else "-", fmt(t) if t else "-", f"{t / f:.2f}x" if f and t else "-"]
-
-    ms, mib = (lambda s: f"{s * 1e3:.0f} ms"), (lambda b: f"{b / 2**20:.1f} MiB")
     lines = [f"Machine: {machine_info()}", "",
              f"Command: `python benchmarks/cnn_shapes.py {' '.join(sys.argv[1:])}` ({args.threads} threads for both)", "",
              f"| shape | train fastnn | PyTorch | ratio | inference ({args.n_infer}) fastnn | PyTorch | ratio "
              "| peak fastnn | PyTorch | ratio |", "|---|" + "---|" * 9]
     for name, res in results.items():
-        cells = cell(res["train"], ms) + cell(res["infer"], ms) + cell(res["peak"], mib)
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        row = cells(res["train"], ms) + cells(res["infer"], ms) + cells(res["peak"], mib)
+        lines.append(f"| {name} | " + " | ".join(row) + " |")
     summary = [f"{geomean(ratios[w]):.2f}x (lowest {min(ratios[w]):.2f}x)" if ratios[w] else "-"
                for w in ("train", "infer", "peak")]
     lines.append(f"| geometric mean | | | {summary[0]} | | | {summary[1]} | | | {summary[2]} |")
