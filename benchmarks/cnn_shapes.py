@@ -281,9 +281,33 @@ def torch_layer_times(model, X, repeats):
     return rows
 
 
+def block(fn, repeats):
+    """Median seconds of ``repeats`` calls of ``fn`` in a row, after ``REST_SECONDS`` and one untimed call: each
+    timed call follows a call of the same library. Calls alternating with the other library's ran fastnn's
+    two-thread backward 2x slower (PyTorch's OpenMP workers still spinning, caches holding PyTorch's arrays)."""
+    time.sleep(REST_SECONDS)
+    fn()
+    return float(np.median([timed(fn) for _ in range(repeats)]))
+
+
+WEIGHTS, DATA = [False, True, True], [True, False, False]  # convolution_backward's output masks
+
+
+def _fastnn_backward(layer, x, dout, input_grad, repeats):
+    """:func:`block` of ``layer.backward(dout)`` after a training forward of ``x``, with or without the input
+    gradient (the layer's setting is restored)."""
+    grad, layer.input_grad = layer.input_grad, input_grad
+    try:
+        layer.forward(x, True)
+        return block(lambda: layer.backward(dout), repeats)
+    finally:
+        layer.input_grad = grad
+
+
 def conv_backward_split(net, model, X, repeats):
     """Median seconds ``[(data, weights)]`` of each conv layer's backward-data and backward-weights (incl. bias) on
-    batch ``X``, fastnn and PyTorch alternating: ``(fastnn rows, torch rows)``; data is 0 for the first layer."""
+    batch ``X``, each library timed in blocks (:func:`block`): ``(fastnn rows, torch rows)``; data is 0 for the
+    first layer. Backward-data is fastnn's full backward less its backward without the input gradient."""
     import torch
 
     acts = [X]
@@ -298,22 +322,15 @@ def conv_backward_split(net, model, X, repeats):
         xt, dt = torch.from_numpy(acts[i]), torch.from_numpy(dout)
         args = (dt, xt, mod.weight.detach(), [mod.out_channels], list(mod.stride), list(mod.padding), [1, 1], False,
                 [0, 0], 1)
-        grad = layer.input_grad
-        full, weights, t_data, t_weights = [], [], [], []
-        for _ in range(repeats + 1):  # the first round compiles / warms up
-            layer.forward(acts[i], True)
-            if grad:
-                full.append(timed(layer.backward, dout))
-                t_data.append(timed(torch.ops.aten.convolution_backward, *args, [True, False, False]))
-            layer.input_grad = False
-            try:
-                weights.append(timed(layer.backward, dout))
-            finally:
-                layer.input_grad = grad
-            t_weights.append(timed(torch.ops.aten.convolution_backward, *args, [False, True, True]))
-        w, tw = float(np.median(weights[1:])), float(np.median(t_weights[1:]))
-        rows_f.append((max(float(np.median(full[1:])) - w, 0.0) if grad else 0.0, w))
-        rows_t.append((float(np.median(t_data[1:])) if grad else 0.0, tw))
+        backward = torch.ops.aten.convolution_backward
+        w, tw = _fastnn_backward(layer, acts[i], dout, False, repeats), block(lambda: backward(*args, WEIGHTS), repeats)
+        if layer.input_grad:
+            full = _fastnn_backward(layer, acts[i], dout, True, repeats)
+            rows_f.append((max(full - w, 0.0), w))
+            rows_t.append((block(lambda: backward(*args, DATA), repeats), tw))
+        else:
+            rows_f.append((0.0, w))
+            rows_t.append((0.0, tw))
     return rows_f, rows_t
 
 
