@@ -209,14 +209,14 @@ class Conv2D(Layer):
             C, _, _, L, P1, nc = self._s1_geometry(N)
             a = self._ranges[t][0]
             xpad = self._xpad[a : a + N]
-            doutp = self._buffer(f"gemm1_{t}", F * nc * P1)
+            cols, doutp = self._buffer(f"cols1_{t}", K * nc * P1), self._buffer(f"gemm1_{t}", F * nc * P1)
             if dx is not None:
-                cols, dcols = self._buffer(f"cols1_{t}", K * nc * P1), self._buffer(f"dcols1_{t}", K * nc * P1)
-                dxpad = self._buffer(f"dxpad_{t}", C * L).reshape(C, L)
+                dcols, dxpad = self._buffer(f"dcols1_{t}", K * nc * P1), self._buffer(f"dxpad_{t}", C * L).reshape(C, L)
             else:
-                cols = dcols = np.empty(0, self.dtype)
-                dxpad, dx = np.empty((0, 0), self.dtype), np.empty((0,) * 4, self.dtype)
-            _conv.conv_backward_s1(dout, xpad, self.W, alpha, *self.padding, nc, cols, doutp, dcols, dxpad, dW, db, dx)
+                dcols, dxpad, dx = np.empty(0, self.dtype), np.empty((0, 0), self.dtype), np.empty((0,) * 4, self.dtype)
+            dW_tmp = self._buffer(f"dW_tmp_{t}", F * K).reshape(F, K)
+            _conv.conv_backward_s1(dout, xpad, self.W, alpha, *self.padding, nc, cols, doutp, dcols, dxpad, dW_tmp,
+                                   dW, db, dx)
             return
         a = self._ranges[t][0]
         nc = _conv.chunk_rows(P, N)
