@@ -335,6 +335,7 @@ def conv_backward_split(net, model, X, repeats):
 
 
 def split_table(name, image, convs, batch, repeats, torch_state):
+    """``(Markdown text, [((fastnn data, weights), (torch data, weights)) per conv])``, seconds."""
     X, _ = make_data(image, batch, seed=5)
     net = fastnn_model(image, convs)
     rows_f, rows_t = conv_backward_split(net, torch_state[0], X, repeats)
@@ -352,13 +353,18 @@ def split_table(name, image, convs, batch, repeats, torch_state):
         def cell(sec):
             return f"{sec * 1e3:.3f} ({fl / sec / 1e9:.0f})" if sec > 0 else "-"
 
-        spec = conv_spec(convs[ci])
-        lines.append(f"| {ci + 1}: {spec[0]} filters {spec[1]}x{spec[1]} stride {spec[2]} | {cell(fd)} | {cell(td)} | "
+        lines.append(f"| {conv_label(ci, convs)} | {cell(fd)} | {cell(td)} | "
                      f"{cell(fw)} | {cell(tw)} | " + (f"{td / fd:.2f}x" if fd > 0 else "-") + f" | {tw / fw:.2f}x |")
-    return "\n".join(lines)
+    return "\n".join(lines), list(zip(rows_f, rows_t))
+
+
+def conv_label(ci, convs):
+    F, k, stride = conv_spec(convs[ci])
+    return f"{ci + 1}: {F} filters {k}x{k} stride {stride}"
 
 
 def layer_table(name, image, convs, batch, repeats, torch_state):
+    """``(Markdown text, [(fastnn, torch) forward seconds per conv])``."""
     X, _ = make_data(image, batch, seed=5)
     net = fastnn_model(image, convs)
     fastnn_layer_times(net, X, 1)  # warm-up: compiles / loads the kernels
@@ -397,7 +403,9 @@ def layer_table(name, image, convs, batch, repeats, torch_state):
         f"{sum(r[2] for r in rows_f) * 1e3:.3f} | {sum(r[2] for r in rows_t) * 1e3 if rows_t else float('nan'):.3f} "
         "| | |"
     )
-    return "\n".join(lines)
+    convs_fwd = [(rows_f[i][1], rows_t[i][1] if rows_t else float("nan"))
+                 for i, layer in enumerate(net.layers) if isinstance(layer, Conv2D)]
+    return "\n".join(lines), convs_fwd
 
 
 # ----------------------------------------------------------------------------------------------- one shape
@@ -446,9 +454,17 @@ def run_shape(name, args, use_torch):
             row("peak RSS above start, first epoch (fresh process)", result["peak"], mib)
         lines.append(f"\nfastnn traced peak (tracemalloc) of a first epoch: {mib(result['traced'])}")
     if args.layers:
-        lines.append(layer_table(name, image, convs, batch, args.repeats_layers, th_state))
+        text, fwd = layer_table(name, image, convs, batch, args.repeats_layers, th_state)
+        lines.append(text)
         if th_state:
-            lines.append(split_table(name, image, convs, batch, args.repeats_layers, th_state))
+            text, split = split_table(name, image, convs, batch, args.repeats_layers, th_state)
+            lines.append(text)
+            flops = layer_flops(image, convs)[0]
+            result["layers"] = [
+                {"conv": conv_label(ci, convs), "flops": flops[ci] * batch, "fwd": fwd[ci], "data": split[ci][0][0],
+                 "weights": split[ci][0][1], "torch data": split[ci][1][0], "torch weights": split[ci][1][1]}
+                for ci in range(len(convs))
+            ]
     print("\n".join(lines), flush=True)
     return result
 
@@ -472,6 +488,8 @@ def main():
                         "which other processes on the cores inflate far less (use with --threads 1)")
     parser.add_argument("--table", help="also write a summary table (one row per shape), with date, machine and "
                         "command, to this Markdown file")
+    parser.add_argument("--layers-table", help="with --layers: also write the per-layer GFLOP/s table of every "
+                        "convolution (forward, backward-data, backward-weights), with the core's peak, to this file")
     parser.add_argument("--peak-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     import scipy.linalg.cython_blas  # noqa: F401  fastnn's kernels call SciPy's BLAS: loaded before it is limited
@@ -507,6 +525,8 @@ def main():
     print(f"uptime at end: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     if args.table:
         write_table(args.table, results, ratios, args)
+    if args.layers_table:
+        write_layers_table(args.layers_table, results, args, sgemm_gflops(args.threads))
 
 
 def geomean(values):
@@ -540,6 +560,66 @@ def write_table(path, results, ratios, args):
     summary = [f"{geomean(ratios[w]):.2f}x (lowest {min(ratios[w]):.2f}x)" if ratios[w] else "-"
                for w in ("train", "infer", "peak")]
     lines.append(f"| geometric mean | | | {summary[0]} | | | {summary[1]} | | | {summary[2]} |")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def sgemm_gflops(threads, n=2048, repeats=5):
+    """GFLOP/s of SciPy's OpenBLAS (the BLAS fastnn's kernels call) on an ``n``-cubed float32 GEMM at the current
+    thread setting: the ceiling of fastnn's im2col convolutions."""
+    from scipy.linalg.blas import sgemm
+
+    a = np.asfortranarray(np.random.default_rng(0).standard_normal((n, n), dtype=np.float32))
+    sgemm(1.0, a, a)
+    seconds = min(timed(sgemm, 1.0, a, a) for _ in range(repeats))
+    return 2 * n**3 / seconds / 1e9
+
+
+def core_peak():
+    """``(float32 FLOP per cycle and core, nominal GHz)`` from ``/proc/cpuinfo``: 32 FLOP a cycle for two 256-bit FMA
+    units (AVX2 cores, and AMD's Zen 4, which runs AVX-512 as 256-bit halves), 64 on Intel cores with AVX-512; the
+    clock is the nominal one (a virtual machine reports no boost), so the peak it gives is a lower bound. None where
+    it cannot be read."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+        mhz = float(info.split("cpu MHz", 1)[1].split(":", 1)[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+    return (64 if "avx512f" in info and "GenuineIntel" in info else 32), mhz / 1e3
+
+
+def write_layers_table(path, results, args, blas):
+    """One row per convolution: GFLOP/s of fastnn and PyTorch for the forward (training), backward-data and
+    backward-weights (each as many FLOPs as the forward), fastnn's rate as a fraction of PyTorch's and of the
+    measured peak (SciPy's OpenBLAS sgemm at the same threads, ``blas``: the ceiling of an im2col convolution; the
+    nominal clock's peak is printed above it, a lower bound where the cores boost)."""
+    nominal = core_peak()
+    how = (f"{nominal[0]} FLOP/cycle x {nominal[1]:.2f} GHz nominal x {args.threads} core(s) = "
+           f"{nominal[0] * nominal[1] * args.threads:.0f} GFLOP/s, a lower bound (boost clocks are higher)"
+           if nominal else "nominal clock unknown")
+    lines = [f"Machine: {machine_info()}", "",
+             f"Command: `python benchmarks/cnn_shapes.py {' '.join(sys.argv[1:])}` ({args.threads} threads for both)",
+             "", f"Peak: SciPy's OpenBLAS sgemm (2048^3, float32, the BLAS fastnn's convolutions call) runs "
+             f"{blas:.0f} GFLOP/s here, the measured peak; {how}.", "",
+             "GFLOP/s (2 per multiply-add); the last columns: fastnn / PyTorch, and fastnn / the sgemm peak.", "",
+             "| shape | convolution | forward fastnn | PyTorch | bwd-data fastnn | PyTorch | bwd-weights fastnn | "
+             "PyTorch | fastnn / PyTorch (fwd, data, weights) | fastnn / sgemm peak (fwd, data, weights) |",
+             "|---|---|" + "---|" * 8]
+
+    def rate(flops, seconds):
+        return flops / seconds / 1e9 if seconds and seconds > 0 else None
+
+    for name, res in results.items():
+        for layer in res.get("layers", []):
+            fl = layer["flops"]
+            ours = [rate(fl, layer["fwd"][0]), rate(fl, layer["data"]), rate(fl, layer["weights"])]
+            theirs = [rate(fl, layer["fwd"][1]), rate(fl, layer["torch data"]), rate(fl, layer["torch weights"])]
+            pairs = [x for pair in zip(ours, theirs) for x in pair]
+            vs = [f"{o / t:.2f}" if o and t else "-" for o, t in zip(ours, theirs)]
+            of_peak = [f"{o / blas:.0%}" if o else "-" for o in ours]
+            lines.append(f"| {name} | {layer['conv']} | " + " | ".join(f"{x:.0f}" if x else "-" for x in pairs)
+                         + f" | {', '.join(vs)} | {', '.join(of_peak)} |")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -143,3 +143,27 @@ def test_cnn_shapes_table_has_a_row_per_shape_with_the_ratios_and_their_geometri
     assert lines[-2] == "| b | 1000 ms | 8000 ms | 8.00x | 1000 ms | 2000 ms | 2.00x | - | - | - |"
     assert lines[-1] == ("| geometric mean | | | 4.00x (lowest 2.00x) | | | 1.00x (lowest 0.50x) | | | "
                          "2.00x (lowest 2.00x) |")
+
+
+def test_cnn_shapes_layers_table_gives_each_convolutions_rates_against_pytorch_and_the_sgemm_peak(tmp_path, monkeypatch):
+    """benchmarks/cnn_shapes.py --layers-table: GFLOP/s = FLOPs / seconds per pass of each convolution, fastnn /
+    PyTorch and fastnn / the measured sgemm rate (values given); a first layer has no backward-data."""
+    from types import SimpleNamespace
+
+    from benchmarks import cnn_shapes
+
+    monkeypatch.setattr(sys, "argv", ["cnn_shapes.py", "--layers", "--layers-table", "l.md"])
+    layers = [
+        {"conv": "1: 8 filters 3x3 stride 1", "flops": 2e9, "fwd": (0.1, 0.05), "data": 0.0, "weights": 0.2,
+         "torch data": 0.0, "torch weights": 0.1},
+        {"conv": "2: 16 filters 3x3 stride 2", "flops": 4e9, "fwd": (0.1, 0.2), "data": 0.05, "weights": 0.1,
+         "torch data": 0.1, "torch weights": 0.04},
+    ]
+    path = tmp_path / "l.md"
+    cnn_shapes.write_layers_table(str(path), {"a": {"layers": layers}, "b": {}}, SimpleNamespace(threads=2), 100.0)
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("Machine: ") and "--layers-table l.md" in lines[2]
+    assert "runs 100 GFLOP/s here" in lines[4]
+    assert lines[-2] == "| a | 1: 8 filters 3x3 stride 1 | 20 | 40 | - | - | 10 | 20 | 0.50, -, 0.50 | 20%, -, 10% |"
+    assert lines[-1] == ("| a | 2: 16 filters 3x3 stride 2 | 40 | 20 | 80 | 40 | 40 | 100 | 2.00, 2.00, 0.40 | "
+                         "40%, 80%, 40% |")
