@@ -281,33 +281,54 @@ def torch_layer_times(model, X, repeats):
     return rows
 
 
+#: Seconds of untimed calls before a block's timed ones.
+WARM_SECONDS = 0.1
+
+
 def block(fn, repeats):
-    """Median seconds of ``repeats`` calls of ``fn`` in a row, after ``REST_SECONDS`` and one untimed call: each
-    timed call follows a call of the same library. Calls alternating with the other library's ran fastnn's
-    two-thread backward 2x slower (PyTorch's OpenMP workers still spinning, caches holding PyTorch's arrays)."""
+    """Median seconds of ``repeats`` calls of ``fn`` in a row, after ``REST_SECONDS`` and ``WARM_SECONDS`` of
+    untimed calls (at least two): each timed call follows calls of the same library. Calls alternating with the
+    other library's ran fastnn's two-thread backward 2x slower (PyTorch's OpenMP workers still spinning, caches
+    holding PyTorch's arrays); right after the rest, the first tens of milliseconds of two-thread calls ran up to
+    2x slower on this virtual machine (idle cores waking up)."""
     time.sleep(REST_SECONDS)
-    fn()
+    start, calls = time.perf_counter(), 0
+    while calls < 2 or time.perf_counter() - start < WARM_SECONDS:
+        fn()
+        calls += 1
     return float(np.median([timed(fn) for _ in range(repeats)]))
 
 
 WEIGHTS, DATA = [False, True, True], [True, False, False]  # convolution_backward's output masks
 
 
-def _fastnn_backward(layer, x, dout, input_grad, repeats):
-    """:func:`block` of ``layer.backward(dout)`` after a training forward of ``x``, with or without the input
-    gradient (the layer's setting is restored)."""
-    grad, layer.input_grad = layer.input_grad, input_grad
+def _fastnn_split(layer, x, dout, repeats):
+    """``(data, weights)`` seconds of ``layer``'s backward after a training forward of ``x``: weights is the median
+    of its backward without the input gradient, data the median difference of a full backward and the one without
+    it, called in pairs (after the rest and warm-up of :func:`block`), so that a slow stretch of the machine slows
+    both halves of a pair; 0 for a layer that needs no input gradient."""
+    grad = layer.input_grad
+    layer.forward(x, True)
+
+    def backward(input_grad):
+        layer.input_grad = input_grad
+        return timed(layer.backward, dout)
+
     try:
-        layer.forward(x, True)
-        return block(lambda: layer.backward(dout), repeats)
+        if not grad:
+            return 0.0, block(lambda: layer.backward(dout), repeats)
+        block(lambda: (backward(True), backward(False)), 1)
+        pairs = [(backward(True), backward(False)) for _ in range(repeats)]
     finally:
         layer.input_grad = grad
+    return max(float(np.median([full - w for full, w in pairs])), 0.0), float(np.median([w for _, w in pairs]))
 
 
 def conv_backward_split(net, model, X, repeats):
     """Median seconds ``[(data, weights)]`` of each conv layer's backward-data and backward-weights (incl. bias) on
     batch ``X``, each library timed in blocks (:func:`block`): ``(fastnn rows, torch rows)``; data is 0 for the
-    first layer. Backward-data is fastnn's full backward less its backward without the input gradient."""
+    first layer. fastnn's backward-data is its full backward less its backward without the input gradient
+    (:func:`_fastnn_split`)."""
     import torch
 
     acts = [X]
@@ -323,14 +344,9 @@ def conv_backward_split(net, model, X, repeats):
         args = (dt, xt, mod.weight.detach(), [mod.out_channels], list(mod.stride), list(mod.padding), [1, 1], False,
                 [0, 0], 1)
         backward = torch.ops.aten.convolution_backward
-        w, tw = _fastnn_backward(layer, acts[i], dout, False, repeats), block(lambda: backward(*args, WEIGHTS), repeats)
-        if layer.input_grad:
-            full = _fastnn_backward(layer, acts[i], dout, True, repeats)
-            rows_f.append((max(full - w, 0.0), w))
-            rows_t.append((block(lambda: backward(*args, DATA), repeats), tw))
-        else:
-            rows_f.append((0.0, w))
-            rows_t.append((0.0, tw))
+        rows_f.append(_fastnn_split(layer, acts[i], dout, repeats))
+        tw = block(lambda: backward(*args, WEIGHTS), repeats)
+        rows_t.append((block(lambda: backward(*args, DATA), repeats) if layer.input_grad else 0.0, tw))
     return rows_f, rows_t
 
 
