@@ -145,8 +145,19 @@ class ConvChannelsLast:
         self.k.pad_nhwc(self.x, 1, 1, self.xp)
 
     def time_forward(self, dtype):
-        self.k.conv_forward_cl(self.xp, self.W, self.b, 1, 1, self.nc, self.Wr, self.cols, self.gemm, self.out)
+        if hasattr(self.k, "grads_from_cl"):  # the weights reordered by the caller (since 2026-12-07)
+            self.k.conv_forward_cl(self.xp, self.k.weights_cl(self.W, self.Wr), self.b, 3, 3, 1, 1, self.nc,
+                                   self.cols, self.gemm, self.out)
+        else:
+            self.k.conv_forward_cl(self.xp, self.W, self.b, 1, 1, self.nc, self.Wr, self.cols, self.gemm, self.out)
 
     def time_backward(self, dtype):
-        self.k.conv_backward_cl(self.dout, self.xp, self.W, 0.0, 1, 1, 1, 1, self.nc, self.Wr, self.cols, self.doutT,
-                                self.dcols, self.dxp, self.dW_tmp, self.dWr, self.dW, self.db, self.dx)
+        if hasattr(self.k, "grads_from_cl"):  # gradients accumulated into zeroed arrays, reordered by the caller
+            self.dWr.fill(0)
+            self.db.fill(0)
+            self.k.conv_backward_cl(self.dout, self.xp, self.k.weights_cl(self.W, self.Wr), 3, 3, 1, 1, 1, 1, self.nc,
+                                    self.cols, self.doutT, self.dcols, self.dxp, self.dW_tmp, self.dWr, self.db, self.dx)
+            self.k.grads_from_cl(self.dWr, self.dW)
+        else:
+            self.k.conv_backward_cl(self.dout, self.xp, self.W, 0.0, 1, 1, 1, 1, self.nc, self.Wr, self.cols,
+                                    self.doutT, self.dcols, self.dxp, self.dW_tmp, self.dWr, self.dW, self.db, self.dx)

@@ -98,17 +98,20 @@ def test_pad_nhwc_matches_numpy_pad(geometry, dtype):
 
 
 @pytest.mark.parametrize("geometry", GEOMETRY_PARAMS)
-def test_weights_cl_orders_columns_i_j_c(geometry):
+def test_weights_cl_orders_columns_i_j_c_and_grads_from_cl_orders_them_back(geometry):
     _, Wt, _, _, _ = setup(geometry, np.float64)
     F, C, kh, kw = Wt.shape
     Wr = np.full((F, kh * kw * C), np.nan)
     conv.weights_cl(Wt, Wr)
-    np.testing.assert_array_equal(Wr, Wt.transpose(0, 2, 3, 1).reshape(F, -1))
+    for f, c, i, j in np.ndindex(Wt.shape):
+        assert Wr[f, (i * kw + j) * C + c] == Wt[f, c, i, j]
+    back = conv.grads_from_cl(Wr, np.full(Wt.shape, np.nan))
+    np.testing.assert_array_equal(back, Wt)
 
 
-def run_cl(x, Wt, b, strides_pads, nc, dout=None, alpha=0.0, with_dx=True):
+def run_cl(x, Wt, b, strides_pads, nc, dout=None, with_dx=True):
     """The channels-last kernels in chunks of ``nc`` samples, with NaN-filled work buffers (every value they read
-    must have been written)."""
+    must have been written) and zeroed gradients (they accumulate into them)."""
     N, C, H, Wd = x.shape
     F, _, kh, kw = Wt.shape
     sh, sw, ph, pw = strides_pads
@@ -121,16 +124,16 @@ def run_cl(x, Wt, b, strides_pads, nc, dout=None, alpha=0.0, with_dx=True):
     xp = nan(N, H + 2 * ph, Wd + 2 * pw, C)
     conv.pad_nhwc(x, ph, pw, xp)
     cols, gemm, out = nan(m * K), nan(m * F), nan(N, F, Ho, Wo)
-    conv.conv_forward_cl(xp, Wt, b, sh, sw, nc, nan(F, K), cols, gemm, out)
+    Wr = conv.weights_cl(Wt, nan(F, K))
+    conv.conv_forward_cl(xp, Wr, b, kh, kw, sh, sw, nc, cols, gemm, out)
     if dout is None:
         return out
     dcols = nan(m * K) if with_dx else np.empty(0, x.dtype)
     dxp = nan(H + 2 * ph, Wd + 2 * pw, C) if with_dx else np.empty((0, 0, 0), x.dtype)
     dx = nan(*x.shape) if with_dx else np.empty((0, 0, 0, 0), x.dtype)
-    dW, db = nan(*Wt.shape), nan(*b.shape)
-    conv.conv_backward_cl(dout, xp, Wt, alpha, sh, sw, ph, pw, nc, nan(F, K), cols, gemm, dcols, dxp, nan(F, K),
-                          nan(F, K), dW, db, dx)
-    return dW, db, dx
+    dWr, db = np.zeros((F, K), x.dtype), np.zeros(b.shape, x.dtype)
+    conv.conv_backward_cl(dout, xp, Wr, kh, kw, sh, sw, ph, pw, nc, cols, gemm, dcols, dxp, nan(F, K), dWr, db, dx)
+    return conv.grads_from_cl(dWr, nan(*Wt.shape)), db, dx
 
 
 CHUNK_PARAMS = [pytest.param(nc, id=f"chunk{nc}") for nc in (1, 2, 64)]
@@ -163,12 +166,12 @@ def test_conv_cl_backward_matches_naive_loops(geometry, dtype, nc):
         np.testing.assert_allclose(ours, ref, **TOL[dtype], err_msg=name)
 
 
-def test_conv_cl_backward_decay_and_skipped_dx():
+def test_conv_cl_backward_skipped_dx():
     x, Wt, b, strides_pads, _ = setup(GEOMETRIES["c2_h8w7_k3x1_s3x2_p1x0"], np.float64)
     dout = np.random.default_rng(3).standard_normal(run_cl(x, Wt, b, strides_pads, 2).shape)
-    dW, db, _ = run_cl(x, Wt, b, strides_pads, 2, dout, alpha=0.5, with_dx=False)
+    dW, db, _ = run_cl(x, Wt, b, strides_pads, 2, dout, with_dx=False)
     dW_ref, db_ref, _ = conv_backward_ref(x, Wt, dout, *strides_pads)
-    np.testing.assert_allclose(dW, dW_ref + 0.5 * Wt, rtol=1e-10)
+    np.testing.assert_allclose(dW, dW_ref, rtol=1e-10)
     np.testing.assert_allclose(db, db_ref, rtol=1e-10)
 
 
@@ -193,8 +196,9 @@ S1_GEOMETRIES = {
 S1_PARAMS = [pytest.param(g, id=name) for name, g in S1_GEOMETRIES.items()]
 
 
-def run_s1(x, Wt, b, ph, pw, nc, dout=None, alpha=0.0, with_dx=True):
-    """The stride-1 kernels with NaN-filled work buffers (every value they read must have been written)."""
+def run_s1(x, Wt, b, ph, pw, nc, dout=None, with_dx=True):
+    """The stride-1 kernels with NaN-filled work buffers (every value they read must have been written) and zeroed
+    gradients (they accumulate into them)."""
     N, C, H, Wd = x.shape
     F, _, kh, kw = Wt.shape
     Ho, Wo = conv.out_size(H, kh, 1, ph), conv.out_size(Wd, kw, 1, pw)
@@ -209,9 +213,9 @@ def run_s1(x, Wt, b, ph, pw, nc, dout=None, alpha=0.0, with_dx=True):
     dcols = np.full(K * nc * P1, np.nan, x.dtype) if with_dx else np.empty(0, x.dtype)
     dxpad = np.full((C, L), np.nan, x.dtype) if with_dx else np.empty((0, 0), x.dtype)
     dx = np.full(x.shape, np.nan, x.dtype) if with_dx else np.empty((0, 0, 0, 0), x.dtype)
-    dW, db = np.full(Wt.shape, np.nan, x.dtype), np.full(b.shape, np.nan, x.dtype)
-    conv.conv_backward_s1(dout, xpad, Wt, alpha, ph, pw, nc, cols, gemm, dcols, dxpad,
-                          np.empty((F, K), x.dtype), dW, db, dx)
+    dW, db = np.zeros(Wt.shape, x.dtype), np.zeros(b.shape, x.dtype)
+    conv.conv_backward_s1(dout, xpad, Wt, ph, pw, nc, cols, gemm, dcols, dxpad, np.full((F, K), np.nan, x.dtype), dW,
+                          db, dx)
     return dW, db, dx
 
 
@@ -249,14 +253,14 @@ def test_conv_s1_forward_backward_match_naive_loops(geometry, dtype, nc):
     np.testing.assert_array_equal(db_only, db)
 
 
-def test_conv_s1_backward_decay_and_skipped_dx():
+def test_conv_s1_backward_skipped_dx():
     N, C, H, Wd, F, kh, kw, ph, pw = S1_GEOMETRIES["c3_h7w5_k3_same"]
     rng = np.random.default_rng(2)
     x, Wt, b = rng.standard_normal((N, C, H, Wd)), rng.standard_normal((F, C, kh, kw)), rng.standard_normal(F)
     dout = rng.standard_normal((N, F, H, Wd))
-    dW, db, _ = run_s1(x, Wt, b, ph, pw, 3, dout, alpha=0.5, with_dx=False)
+    dW, db, _ = run_s1(x, Wt, b, ph, pw, 3, dout, with_dx=False)
     dW_ref, db_ref, _ = conv_backward_ref(x, Wt, dout, 1, 1, ph, pw)
-    np.testing.assert_allclose(dW, dW_ref + 0.5 * Wt, rtol=1e-10)
+    np.testing.assert_allclose(dW, dW_ref, rtol=1e-10)
     np.testing.assert_allclose(db, db_ref, rtol=1e-10)
 
 
@@ -322,8 +326,10 @@ def test_conv2d_path_follows_channels_and_stride(C, stride, channels_last):
     assert layer._channels_last == channels_last
 
 
-def test_conv2d_gradcheck_with_decay():
+@pytest.mark.parametrize("path", PATHS, ids=PATHS)
+def test_conv2d_gradcheck_with_decay(path):
     layer = L.Conv2D(2, 3, padding=1)
+    layer.cl_channels = PATHS[path]
     layer.build((2, 4, 4), np.float64, np.random.default_rng(0))
     x = np.random.default_rng(1).standard_normal((2, 2, 4, 4))
     dout = np.random.default_rng(2).standard_normal((2, 2, 4, 4))

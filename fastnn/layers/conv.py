@@ -144,13 +144,14 @@ class Conv2D(Layer):
         N = x.shape[0]
         out = self._out("out", N, self.output_shape, training)
         ranges = self._split(N)
+        Wr = self._weights_cl(training) if self._channels_last else None
         if not training:
-            run(lambda t, a, b: self._infer_range(x[a:b], out[a:b]), ranges)
+            run(lambda t, a, b: self._infer_range(x[a:b], out[a:b], Wr), ranges)
             return out
         self._ranges = ranges
         if self._channels_last:  # backward recomputes the columns from the padded input
             self._xp = self._out("xp", N, self._padded_shape(), True)
-            run(lambda t, a, b: self._forward_cl(t, x[a:b], self._xp[a:b], out[a:b], True), ranges)
+            run(lambda t, a, b: self._forward_cl(t, x[a:b], self._xp[a:b], out[a:b], True, Wr), ranges)
         else:
             self._xpad = self._out("xpad", N, (self.input_shape[0], self._s1_geometry(N)[3]), True)
             run(lambda t, a, b: self._forward_s1(t, x[a:b], self._xpad[a:b], out[a:b], True), ranges)
@@ -166,23 +167,29 @@ class Conv2D(Layer):
             cols, gemm = np.empty(K * nc * P1, self.dtype), np.empty(F * nc * P1, self.dtype)
         _conv.conv_forward_s1(xpad, self.W, self.b, H, W, *self.padding, nc, cols, gemm, out)
 
-    def _forward_cl(self, t, x, xp, out, training):
+    def _weights_cl(self, training):
+        """The weights in the channels-last column order (``kernels.conv.weights_cl``), once per pass: in a training
+        buffer, or a fresh array for inference (concurrent predictions must not share it)."""
+        F, K = self.filters, self._K
+        Wr = self._buffer("Wr", F * K) if training else np.empty(F * K, self.dtype)
+        return _conv.weights_cl(self.W, Wr.reshape(F, K))
+
+    def _forward_cl(self, t, x, xp, out, training, Wr):
         N, K, F, P = x.shape[0], self._K, self.filters, self._P
         nc = _conv.chunk_rows(P, N)
         _conv.pad_nhwc(x, *self.padding, xp)
         alloc = self._buffer if training else (lambda name, size: np.empty(size, self.dtype))
-        Wr = alloc(f"Wr_{t}", F * K).reshape(F, K)
         cols, gemm = alloc(f"cols_{t}", nc * P * K), alloc(f"gemm_{t}", nc * P * F)
-        _conv.conv_forward_cl(xp, self.W, self.b, *self.stride, nc, Wr, cols, gemm, out)
+        _conv.conv_forward_cl(xp, Wr, self.b, *self.kernel_size, *self.stride, nc, cols, gemm, out)
 
-    def _infer_range(self, x, out):
+    def _infer_range(self, x, out, Wr):
         """Inference over one thread's range, in chunks whose im2col matrix stays below ``max_cols`` values."""
         step = max(1, self.max_cols // (self._K * self._P))
         for i in range(0, x.shape[0], step):
             xs, outs = x[i : i + step], out[i : i + step]
             if self._channels_last:
                 xp = workspace.scratch("conv-xp", (xs.shape[0], *self._padded_shape()), self.dtype)
-                self._forward_cl(0, xs, xp, outs, False)
+                self._forward_cl(0, xs, xp, outs, False, Wr)
             else:
                 C, _, _, L, _, _ = self._s1_geometry(xs.shape[0])
                 self._forward_s1(0, xs, workspace.scratch("conv-xpad", (xs.shape[0], C, L), self.dtype), outs, False)
@@ -191,46 +198,52 @@ class Conv2D(Layer):
         ranges = self._cached("_ranges")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         dx = self._out("dx", dout.shape[0], self.input_shape, True) if self.input_grad else None
-        run(lambda t, a, b: self._backward_range(t, dout[a:b], None if dx is None else dx[a:b], l2), ranges)
+        Wr = self._weights_cl(True) if self._channels_last else None
+        run(lambda t, a, b: self._backward_range(t, dout[a:b], None if dx is None else dx[a:b], l2, Wr), ranges)
         for t in range(1, len(ranges)):  # the private gradients of the other ranges
             self.dW += self._buffers[f"dW_{t}"].reshape(self.dW.shape)
             self.db += self._buffers[f"db_{t}"]
         return dx
 
-    def _backward_range(self, t, dout, dx, l2):
+    def _backward_range(self, t, dout, dx, l2, Wr):
         """Gradients of range ``t``: into the layer's ``dW``, ``db`` (with the L2 term) for ``t == 0``, into private
-        buffers otherwise; ``dx`` (None for a network's first layer) is this range's slice of the input gradient."""
+        buffers otherwise; ``dx`` (None for a network's first layer) is this range's slice of the input gradient.
+        The kernels accumulate into zeroed gradients; the reordering of a channels-last ``dW`` and the L2 term are
+        NumPy passes over the weights (loops of their own in the kernels cost compile time, not run time)."""
         N, K, P, F = dout.shape[0], self._K, self._P, self.filters
         if t == 0:
-            dW, db, alpha = self.dW, self.db, l2
+            dW, db = self.dW, self.db
         else:
-            dW, db, alpha = self._buffer(f"dW_{t}", self.dW.size).reshape(self.dW.shape), self._buffer(f"db_{t}", F), 0.0
+            dW, db = self._buffer(f"dW_{t}", self.dW.size).reshape(self.dW.shape), self._buffer(f"db_{t}", F)
+        db.fill(0)
+        a = self._ranges[t][0]
+        dW_tmp = self._buffer(f"dW_tmp_{t}", F * K).reshape(F, K)
         if not self._channels_last:
             C, _, _, L, P1, nc = self._s1_geometry(N)
-            a = self._ranges[t][0]
-            xpad = self._xpad[a : a + N]
             cols, doutp = self._buffer(f"cols1_{t}", K * nc * P1), self._buffer(f"gemm1_{t}", F * nc * P1)
             if dx is not None:
                 dcols, dxpad = self._buffer(f"dcols1_{t}", K * nc * P1), self._buffer(f"dxpad_{t}", C * L).reshape(C, L)
             else:
                 dcols, dxpad, dx = np.empty(0, self.dtype), np.empty((0, 0), self.dtype), np.empty((0,) * 4, self.dtype)
-            dW_tmp = self._buffer(f"dW_tmp_{t}", F * K).reshape(F, K)
-            _conv.conv_backward_s1(dout, xpad, self.W, alpha, *self.padding, nc, cols, doutp, dcols, dxpad, dW_tmp,
-                                   dW, db, dx)
-            return
-        a = self._ranges[t][0]
-        nc = _conv.chunk_rows(P, N)
-        Wr = self._buffer(f"Wr_{t}", F * K).reshape(F, K)
-        cols, doutT = self._buffer(f"cols_{t}", nc * P * K), self._buffer(f"gemm_{t}", nc * P * F)
-        if dx is not None:
-            Hp, Wp, C = self._padded_shape()
-            dcols = self._buffer(f"dcols_{t}", nc * P * K)
-            dxp = self._buffer(f"dxp_{t}", Hp * Wp * C).reshape(Hp, Wp, C)
+            dW.fill(0)
+            _conv.conv_backward_s1(dout, self._xpad[a : a + N], self.W, *self.padding, nc, cols, doutp, dcols, dxpad,
+                                   dW_tmp, dW, db, dx)
         else:
-            dcols, dxp, dx = np.empty(0, self.dtype), np.empty((0,) * 3, self.dtype), np.empty((0,) * 4, self.dtype)
-        dW_tmp, dWr = (self._buffer(f"{name}_{t}", F * K).reshape(F, K) for name in ("dW_tmp", "dWr"))
-        _conv.conv_backward_cl(dout, self._xp[a : a + N], self.W, alpha, *self.stride, *self.padding, nc, Wr, cols,
-                               doutT, dcols, dxp, dW_tmp, dWr, dW, db, dx)
+            nc = _conv.chunk_rows(P, N)
+            cols, doutT = self._buffer(f"cols_{t}", nc * P * K), self._buffer(f"gemm_{t}", nc * P * F)
+            if dx is not None:
+                Hp, Wp, C = self._padded_shape()
+                dcols = self._buffer(f"dcols_{t}", nc * P * K)
+                dxp = self._buffer(f"dxp_{t}", Hp * Wp * C).reshape(Hp, Wp, C)
+            else:
+                dcols, dxp, dx = np.empty(0, self.dtype), np.empty((0,) * 3, self.dtype), np.empty((0,) * 4, self.dtype)
+            dWr = self._buffer(f"dWr_{t}", F * K).reshape(F, K)
+            dWr.fill(0)
+            _conv.conv_backward_cl(dout, self._xp[a : a + N], Wr, *self.kernel_size, *self.stride, *self.padding, nc,
+                                   cols, doutT, dcols, dxp, dW_tmp, dWr, db, dx)
+            _conv.grads_from_cl(dWr, dW)
+        if t == 0 and l2:
+            dW += self.dtype.type(l2) * self.W  # as the kernels added it: the product in the weights' dtype
 
     def __repr__(self):
         return (
