@@ -13,7 +13,8 @@ chunk's columns from the padded input (cheaper than keeping the whole batch's co
 - channels last (``pad_nhwc``, ``conv_forward_cl``, ``conv_backward_cl``): every stride, and stride 1 when the
   input has many channels. A column row is one output position, ``kh`` contiguous runs of ``kw*C`` values, and
   the GEMM ``(nc*P, K) @ (K, F)`` is large in both dimensions;
-- stride 1 over the padded width (``pad_input``, ``conv_forward_s1``, ``conv_backward_s1``): stride-1 layers
+- stride 1 over the padded width (``pad_input``, ``conv_forward_s1``, ``conv_backward_s1`` and, for a layer
+  that needs the input gradient, ``conv_backward_data_s1``): stride-1 layers
   with few input channels (first layers), where channels-last runs would be a few values long. A column row is
   one input plane's contiguous run, the GEMM ``(F, K) @ (K, nc*P1)``.
 
@@ -169,23 +170,37 @@ def conv_forward_s1(xpad, W, b, H, Wd, ph, pw, nc, cols_buf, gemm_buf, out):
                     _copy_bias(g[src : src + Wo], out[n, f, oh], b[f])
 
 
-@jit
-def conv_backward_s1(dout, xpad, W, ph, pw, nc, cols_buf, doutp_buf, dcols_buf, dxpad, dW_tmp, dW, db, dx):
-    """Gradients of :func:`conv_forward_s1` given ``dout (N, F, H', W')`` and the forward's ``xpad``:
-    ``dW += sum_chunks doutp @ cols.T``, ``db += dout.sum(axis=(0, 2, 3))`` (into arrays the caller zeroed; it
-    adds any weight decay) and, unless ``dx.size == 0``, ``dx = col2im(W.T @ doutp)``.
+@jit(inline="always")
+def _spread_dout(dout, n0, n1, Wp, doutp):
+    """``doutp (F, (n1 - n0)*P1)``: the chunk's ``dout`` over the padded width, zeros in the discarded columns."""
+    F, Ho, Wo = dout.shape[1], dout.shape[2], dout.shape[3]
+    P1 = Ho * Wp
+    zero = dout.dtype.type(0)
+    for n in range(n0, n1):
+        base = (n - n0) * P1
+        for f in range(F):
+            row = doutp[f]
+            for oh in range(Ho):
+                dst = base + oh * Wp
+                _copy(dout[n, f, oh], row[dst : dst + Wo])
+                _fill(row[dst + Wo : dst + Wp], zero)
 
-    Work buffers: 1-D ``cols_buf``, ``doutp_buf``, ``dcols_buf`` (``K*nc*P1``, ``F*nc*P1``, ``K*nc*P1``
-    values), ``dxpad (C, L)`` and ``dW_tmp (F, K)`` (used as ``(K, F)`` when ``K >= F``: the chunk's dW is
-    then computed transposed, ``cols @ doutp.T``, the orientation BLAS runs faster for these shapes)."""
+
+@jit
+def conv_backward_s1(dout, xpad, kh, kw, nc, cols_buf, doutp_buf, dW_tmp, dW, db):
+    """Weight and bias gradients of :func:`conv_forward_s1` given ``dout (N, F, H', W')`` and the forward's
+    ``xpad``: ``dW += sum_chunks doutp @ cols.T`` (``dW (F, C, kh, kw)``) and ``db += dout.sum(axis=(0, 2, 3))``,
+    into arrays the caller zeroed (it adds any weight decay). The input gradient is a kernel of its own
+    (:func:`conv_backward_data_s1`), compiled only for a layer that needs it: a network's first layer does not.
+    Work buffers: 1-D ``cols_buf``, ``doutp_buf`` (``K*nc*P1``, ``F*nc*P1`` values) and ``dW_tmp (F, K)`` (used
+    as ``(K, F)`` when ``K >= F``: the chunk's dW is then computed transposed, ``cols @ doutp.T``, the orientation
+    BLAS runs faster for these shapes)."""
     N, F, Ho, Wo = dout.shape
-    _, C, kh, kw = W.shape
+    C = xpad.shape[1]
     K = C * kh * kw
     Wp = Wo + kw - 1
     P1 = Ho * Wp
-    W2 = W.reshape(F, K)
     dW2 = dW.reshape(F, K)
-    zero = dout.dtype.type(0)
     dflat = dout.reshape(N * F * Ho * Wo)
     nc = max(nc, 1)
     for n0 in range(0, N, nc):
@@ -195,14 +210,9 @@ def conv_backward_s1(dout, xpad, W, ph, pw, nc, cols_buf, doutp_buf, dcols_buf, 
         doutp = doutp_buf[: F * m].reshape(F, m)
         _im2col_s1(xpad, n0, n1, kh, kw, Wp, P1, cols)
         for n in range(n0, n1):
-            base = (n - n0) * P1
             for f in range(F):
                 db[f] += _sum_run(dflat, (n * F + f) * Ho * Wo, Ho * Wo)
-                row = doutp[f]
-                for oh in range(Ho):
-                    dst = base + oh * Wp
-                    _copy(dout[n, f, oh], row[dst : dst + Wo])
-                    _fill(row[dst + Wo : dst + Wp], zero)
+        _spread_dout(dout, n0, n1, Wp, doutp)
         if K >= F:  # BLAS runs the (K, m) @ (m, F) product faster when K >= F (measured 1.1-1.4x)
             dWt = dW_tmp.reshape(K, F)
             gemm(cols, doutp.T, dWt)
@@ -212,21 +222,40 @@ def conv_backward_s1(dout, xpad, W, ph, pw, nc, cols_buf, doutp_buf, dcols_buf, 
         else:
             gemm(doutp, cols.T, dW_tmp)
             _add(dW_tmp.reshape(F * K), dW.reshape(F * K))
-        if dx.size:
-            dcols = dcols_buf[: K * m].reshape(K, m)
-            gemm(W2.T, doutp, dcols)
-            for n in range(n0, n1):
-                base = (n - n0) * P1
-                for c in range(C):
-                    plane = dxpad[c]
-                    _fill(plane, zero)
-                    for i in range(kh):
-                        for j in range(kw):
-                            off = i * Wp + j
-                            _add(dcols[(c * kh + i) * kw + j, base : base + P1], plane[off : off + P1])
-                    for h in range(dx.shape[2]):
-                        src = (h + ph) * Wp + pw
-                        _copy(plane[src : src + dx.shape[3]], dx[n, c, h])
+
+
+@jit
+def conv_backward_data_s1(dout, W, ph, pw, nc, doutp_buf, dcols_buf, dxpad, dx):
+    """Input gradient of :func:`conv_forward_s1`: ``dx = col2im(W.T @ doutp)`` per chunk of ``nc`` samples (``doutp``
+    spread again here, as :func:`conv_backward_s1` does). Work buffers: 1-D ``doutp_buf``, ``dcols_buf``
+    (``F*nc*P1``, ``K*nc*P1`` values) and ``dxpad (C, L)``."""
+    N, F, Ho, Wo = dout.shape
+    _, C, kh, kw = W.shape
+    K = C * kh * kw
+    Wp = Wo + kw - 1
+    P1 = Ho * Wp
+    W2 = W.reshape(F, K)
+    zero = dout.dtype.type(0)
+    nc = max(nc, 1)
+    for n0 in range(0, N, nc):
+        n1 = min(N, n0 + nc)
+        m = (n1 - n0) * P1
+        doutp = doutp_buf[: F * m].reshape(F, m)
+        dcols = dcols_buf[: K * m].reshape(K, m)
+        _spread_dout(dout, n0, n1, Wp, doutp)
+        gemm(W2.T, doutp, dcols)
+        for n in range(n0, n1):
+            base = (n - n0) * P1
+            for c in range(C):
+                plane = dxpad[c]
+                _fill(plane, zero)
+                for i in range(kh):
+                    for j in range(kw):
+                        off = i * Wp + j
+                        _add(dcols[(c * kh + i) * kw + j, base : base + P1], plane[off : off + P1])
+                for h in range(dx.shape[2]):
+                    src = (h + ph) * Wp + pw
+                    _copy(plane[src : src + dx.shape[3]], dx[n, c, h])
 
 
 # ------------------------------------------------------------------------------------------------ channels last

@@ -210,12 +210,13 @@ def run_s1(x, Wt, b, ph, pw, nc, dout=None, with_dx=True):
     conv.conv_forward_s1(xpad, Wt, b, H, Wd, ph, pw, nc, cols, gemm, out)
     if dout is None:
         return xpad, out
-    dcols = np.full(K * nc * P1, np.nan, x.dtype) if with_dx else np.empty(0, x.dtype)
-    dxpad = np.full((C, L), np.nan, x.dtype) if with_dx else np.empty((0, 0), x.dtype)
-    dx = np.full(x.shape, np.nan, x.dtype) if with_dx else np.empty((0, 0, 0, 0), x.dtype)
     dW, db = np.zeros(Wt.shape, x.dtype), np.zeros(b.shape, x.dtype)
-    conv.conv_backward_s1(dout, xpad, Wt, ph, pw, nc, cols, gemm, dcols, dxpad, np.full((F, K), np.nan, x.dtype), dW,
-                          db, dx)
+    conv.conv_backward_s1(dout, xpad, kh, kw, nc, cols, gemm, np.full((F, K), np.nan, x.dtype), dW, db)
+    if not with_dx:
+        return dW, db, None
+    dx = np.full(x.shape, np.nan, x.dtype)
+    conv.conv_backward_data_s1(dout, Wt, ph, pw, nc, np.full(gemm.shape, np.nan, x.dtype),
+                               np.full(K * nc * P1, np.nan, x.dtype), np.full((C, L), np.nan, x.dtype), dx)
     return dW, db, dx
 
 

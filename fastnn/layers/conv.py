@@ -221,13 +221,11 @@ class Conv2D(Layer):
         if not self._channels_last:
             C, _, _, L, P1, nc = self._s1_geometry(N)
             cols, doutp = self._buffer(f"cols1_{t}", K * nc * P1), self._buffer(f"gemm1_{t}", F * nc * P1)
+            dW.fill(0)
+            _conv.conv_backward_s1(dout, self._xpad[a : a + N], *self.kernel_size, nc, cols, doutp, dW_tmp, dW, db)
             if dx is not None:
                 dcols, dxpad = self._buffer(f"dcols1_{t}", K * nc * P1), self._buffer(f"dxpad_{t}", C * L).reshape(C, L)
-            else:
-                dcols, dxpad, dx = np.empty(0, self.dtype), np.empty((0, 0), self.dtype), np.empty((0,) * 4, self.dtype)
-            dW.fill(0)
-            _conv.conv_backward_s1(dout, self._xpad[a : a + N], self.W, *self.padding, nc, cols, doutp, dcols, dxpad,
-                                   dW_tmp, dW, db, dx)
+                _conv.conv_backward_data_s1(dout, self.W, *self.padding, nc, doutp, dcols, dxpad, dx)
         else:
             nc = _conv.chunk_rows(P, N)
             cols, doutT = self._buffer(f"cols_{t}", nc * P * K), self._buffer(f"gemm_{t}", nc * P * F)
