@@ -566,9 +566,7 @@ def cells(d, fmt):
 def write_table(path, results, ratios, args):
     """One row per shape: the epoch, inference and peak memory of both libraries and PyTorch / fastnn (above 1:
     fastnn is faster or smaller); then the geometric means and the lowest ratios."""
-    lines = [f"Machine: {machine_info()}", "",
-             f"Command: `python benchmarks/cnn_shapes.py {' '.join(sys.argv[1:])}` ({args.threads} threads for both)", "",
-             f"| shape | train fastnn | PyTorch | ratio | inference ({args.n_infer}) fastnn | PyTorch | ratio "
+    lines = [f"| shape | train fastnn | PyTorch | ratio | inference ({args.n_infer}) fastnn | PyTorch | ratio "
              "| peak fastnn | PyTorch | ratio |", "|---|" + "---|" * 9]
     for name, res in results.items():
         row = cells(res["train"], ms) + cells(res["infer"], ms) + cells(res["peak"], mib)
@@ -576,8 +574,14 @@ def write_table(path, results, ratios, args):
     summary = [f"{geomean(ratios[w]):.2f}x (lowest {min(ratios[w]):.2f}x)" if ratios[w] else "-"
                for w in ("train", "infer", "peak")]
     lines.append(f"| geometric mean | | | {summary[0]} | | | {summary[1]} | | | {summary[2]} |")
+    write_markdown(path, args, lines)
+
+
+def write_markdown(path, args, lines):
+    """``lines`` to the Markdown file ``path``, after the machine and the command that measured them."""
+    command = f"`python benchmarks/cnn_shapes.py {' '.join(sys.argv[1:])}` ({args.threads} threads for both)"
     with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write("\n".join([f"Machine: {machine_info()}", "", f"Command: {command}", "", *lines]) + "\n")
 
 
 def sgemm_gflops(threads, n=2048, repeats=5):
@@ -614,9 +618,7 @@ def write_layers_table(path, results, args, blas):
     how = (f"{nominal[0]} FLOP/cycle x {nominal[1]:.2f} GHz nominal x {args.threads} core(s) = "
            f"{nominal[0] * nominal[1] * args.threads:.0f} GFLOP/s, a lower bound (boost clocks are higher)"
            if nominal else "nominal clock unknown")
-    lines = [f"Machine: {machine_info()}", "",
-             f"Command: `python benchmarks/cnn_shapes.py {' '.join(sys.argv[1:])}` ({args.threads} threads for both)",
-             "", f"Peak: SciPy's OpenBLAS sgemm (2048^3, float32, the BLAS fastnn's convolutions call) runs "
+    lines = [f"Peak: SciPy's OpenBLAS sgemm (2048^3, float32, the BLAS fastnn's convolutions call) runs "
              f"{blas:.0f} GFLOP/s here, the measured peak; {how}.", "",
              "GFLOP/s (2 per multiply-add); the last columns: fastnn / PyTorch, and fastnn / the sgemm peak.", "",
              "| shape | convolution | forward fastnn | PyTorch | bwd-data fastnn | PyTorch | bwd-weights fastnn | "
@@ -636,8 +638,7 @@ def write_layers_table(path, results, args, blas):
             of_peak = [f"{o / blas:.0%}" if o else "-" for o in ours]
             lines.append(f"| {name} | {layer['conv']} | " + " | ".join(f"{x:.0f}" if x else "-" for x in pairs)
                          + f" | {', '.join(vs)} | {', '.join(of_peak)} |")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_markdown(path, args, lines)
 
 
 if __name__ == "__main__":
