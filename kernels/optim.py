@@ -69,11 +69,9 @@ def adam(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
     c1 = p.dtype.type(1.0 - beta1)
     c2 = p.dtype.type(1.0 - beta2)
     e = p.dtype.type(eps)
-    decay = p.dtype.type(1.0 - lr * weight_decay)
+    decay = p.dtype.type(1.0 - lr * weight_decay)  # exactly 1 without decay: p * 1 is p, bit for bit
     for i in range(p.shape[0]):
         gi = g[i]
         m[i] = b1 * m[i] + c1 * gi
         v[i] = b2 * v[i] + c2 * gi * gi
-        if weight_decay != 0.0:
-            p[i] *= decay
-        p[i] -= a * m[i] / (np.sqrt(v[i]) + e)
+        p[i] = p[i] * decay - a * m[i] / (np.sqrt(v[i]) + e)

@@ -259,7 +259,6 @@ def test_layered_epochs_leave_a_core_to_a_running_compile_and_give_it_back(monke
     from threadpoolctl import threadpool_limits
 
     from fastnn.layers import threads
-    from fastnn.network.sequential import Sequential
 
     def blas_threads():
         return [lib.get_num_threads() for lib in threads._blas()]
@@ -270,7 +269,7 @@ def test_layered_epochs_leave_a_core_to_a_running_compile_and_give_it_back(monke
     with pytest.warns(ConvergenceWarning):
         reference = MLPClassifier(fused=False, **params).fit(X, y)
     seen = []
-    layered = Sequential._layered_epoch
+    layered = _plan.FusedMLP.python_epoch  # the epochs before the fused kernel is ready
 
     def spy(self, *args):
         seen.append(blas_threads())
@@ -279,7 +278,7 @@ def test_layered_epochs_leave_a_core_to_a_running_compile_and_give_it_back(monke
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(background, "running", lambda dtype: True)
     monkeypatch.setattr(_plan.FusedMLP, "worth_fusing", lambda self, args, steps_left: False)
-    monkeypatch.setattr(Sequential, "_layered_epoch", spy)
+    monkeypatch.setattr(_plan.FusedMLP, "python_epoch", spy)
     with threadpool_limits(2, user_api="blas"), pytest.warns(ConvergenceWarning):
         before = blas_threads()
         est = MLPClassifier(**params).fit(X, y)

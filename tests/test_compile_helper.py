@@ -79,8 +79,8 @@ def test_the_helper_compiles_the_kernels_a_fit_needs_with_the_types_it_passes(na
     assert not spec.exists()  # the helper removes its spec file
     recorded = set(_run(tmp_path, "record", NETS[name], str(copy)))
     expected = {  # a training step's kernels, forward, loss, backward and optimizer, and the output link's
-        "mlp": {"dense_forward", "activation_forward", "sigmoid_cross_entropy", "dense_backward",
-                "activation_backward", "adam", "logistic"},
+        "mlp": {"dense_forward", "relu_forward", "sigmoid_cross_entropy", "dense_backward", "relu_backward", "adam",
+                "logistic"},
         "cnn": {"pad_input", "conv_forward_s1", "maxpool_forward_2x2", "conv_backward_s1", "maxpool_backward_2x2",
                 "dense_backward", "adam", "logistic"},
         "batchnorm": {"batchnorm_forward_train", "batchnorm_backward", "batchnorm_forward_infer", "dropout_forward",

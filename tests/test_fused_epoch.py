@@ -2,6 +2,7 @@
 the same order, so every parameter, optimizer buffer and loss value must be bit-identical (``np.array_equal``),
 not merely close. The estimators' ``fused`` parameter chooses the path; ``Sequential.fused_epochs`` shows which ran.
 Tiny data: the cost here is compilation (one kernel signature per dtype, any depth)."""
+import contextlib
 import warnings
 
 import numpy as np
@@ -9,10 +10,12 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+import fastnn
 from fastnn import MLPClassifier, MLPRegressor
 from fastnn.layers import Dense, ReLU, Tanh
 from fastnn import NeuralNetRegressor
 from fastnn.kernels import mlp as kernels_mlp
+from fastnn.network.fused import FusedMLP
 
 N, F = 50, 6  # 50 rows, batch 16: the last batch has 2 rows
 
@@ -33,16 +36,33 @@ def _data(kind, dtype=np.float64, seed=0):
     return X, y
 
 
+@contextlib.contextmanager
+def _python_epochs():
+    """Within the block, ``fused='auto'`` fits run the fused epoch's kernels from Python (``FusedMLP.python_epoch``),
+    the tier before the fused kernel is ready: never worth fusing, nothing compiled in the background."""
+    saved = FusedMLP.worth_fusing
+    FusedMLP.worth_fusing = lambda self, call, steps_left: False
+    fastnn.set_background_compile(False)
+    try:
+        yield
+    finally:
+        FusedMLP.worth_fusing = saved
+        fastnn.set_background_compile(None)
+
+
 def _fit_both(make, X, y, fit=None):
-    """Fit twice from the same seed, fused and layered; returns (fused, layered) estimators."""
+    """Fit three times from the same seed: fused, layered, and the fused epoch's kernels called from Python, which
+    must match the layered fit bit for bit; returns the (fused, layered) estimators."""
     fit = fit or (lambda est: est.fit(X, y))
     models = []
-    for fused in (True, False):
-        with warnings.catch_warnings():
+    for fused in (True, False, "python"):
+        with warnings.catch_warnings(), (_python_epochs() if fused == "python" else contextlib.nullcontext()):
             warnings.simplefilter("ignore", ConvergenceWarning)
-            models.append(fit(make().set_params(fused=fused)))
-    assert models[1]._net.fused_epochs == 0
-    return models
+            models.append(fit(make().set_params(fused="auto" if fused == "python" else fused)))
+    assert models[1]._net.fused_epochs == models[2]._net.fused_epochs == 0
+    assert models[2]._net.layered_epochs == models[0]._net.fused_epochs > 0
+    _assert_identical(models[2], models[1])
+    return models[:2]
 
 
 def _assert_identical(a, b):
@@ -144,19 +164,21 @@ def test_fused_epoch_divergence_same_error_and_restored():
     X, y = _data("regression")
     X[:5] *= 1e30  # overflows float32 on the first batch containing them
     errors, states = [], []
-    for fused in (True, False):
-        est = MLPRegressor(hidden_layer_sizes=(8,), batch_size=16, max_iter=2, random_state=0, fused=fused)
-        est.partial_fit(X[5:], y[5:])
-        assert est._net.fused_epochs == (1 if fused else 0)
-        before = [p.copy() for p in est.coefs_ + est.intercepts_]
-        t_before = est._optimizer.t
-        with pytest.raises(ValueError, match="non-finite") as info:
-            est.partial_fit(X, y)
+    for fused in (True, False, "python"):
+        est = MLPRegressor(hidden_layer_sizes=(8,), batch_size=16, max_iter=2, random_state=0,
+                           fused="auto" if fused == "python" else fused)
+        with _python_epochs() if fused == "python" else contextlib.nullcontext():
+            est.partial_fit(X[5:], y[5:])
+            assert est._net.fused_epochs == (1 if fused is True else 0)
+            before = [p.copy() for p in est.coefs_ + est.intercepts_]
+            t_before = est._optimizer.t
+            with pytest.raises(ValueError, match="non-finite") as info:
+                est.partial_fit(X, y)
         errors.append(str(info.value))
         assert all(np.array_equal(p, q) for p, q in zip(est.coefs_ + est.intercepts_, before))
         assert est._optimizer.t == t_before and est.loss_curve_ == est.loss_curve_[:1]
         states.append(before)
-    assert errors[0] == errors[1], f"fused: {errors[0]!r}\nlayered: {errors[1]!r}"
+    assert errors[0] == errors[1] == errors[2], f"fused: {errors[0]!r}\nlayered: {errors[1]!r}\npython: {errors[2]!r}"
     assert "mini-batch" in errors[0]
 
 

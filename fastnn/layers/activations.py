@@ -55,7 +55,7 @@ class Activation(Layer):
 
     def _apply(self, x, training, in_place):
         out = x if in_place else self._out("out", x.shape[0], self.input_shape, training)
-        _act.activation_forward(x.reshape(-1), self.code, self.slope, out.reshape(-1))
+        _act.FORWARD[self.code](x.reshape(-1), self.slope, out.reshape(-1))
         if training:
             self._y = out
         return out
@@ -64,7 +64,7 @@ class Activation(Layer):
         y = self._cached("_y")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)
         dx = dout if self.in_place else self._out("dx", y.shape[0], self.input_shape, True)
-        _act.activation_backward(y.reshape(-1), dout.reshape(-1), self.code, self.slope, dx.reshape(-1))
+        _act.BACKWARD[self.code](y.reshape(-1), dout.reshape(-1), self.slope, dx.reshape(-1))
         return dx
 
 

@@ -6,19 +6,25 @@ activation), and at batch 200 it is as fast as the fused epoch; the fused epoch 
 and per mini-batch, which matters for small batches and long fits, but compiling it costs seconds. So with
 ``fused='auto'`` an epoch is fused when its kernel is already compiled in this process or stored in the kernel
 cache. On a miss a background process compiles it into the cache (``fastnn.network.background``) while the fit
-goes on layer by layer, looking again every ``RECHECK_SECONDS``, and the next epoch after it lands is fused. With
+goes on, looking again every ``RECHECK_SECONDS``, and the next epoch after it lands is fused. Until then the
+epoch runs ``python_epoch``: the fused epoch's kernels called from Python, bit-identical, compiling nothing the
+layered path does not, without its per-layer objects and checks (about 20 % faster at batch 32). With
 background compiles off, an epoch is fused when the steps left in the fit are expected to save more than compiling
 it here costs: ``steps_left * (PER_BATCH + PER_LAYER * n_layers) > COMPILE_SECONDS`` (measured on the 2-core
 reference machine; see docs/design.md). ``fastnn.warmup()`` fills the cache ahead of time. Inference is fused once ``mlp_forward`` is compiled or cached, or once the
 network trained fused (a miss starts the background compile too). ``fused=True`` always fuses an eligible stack, ``False`` never does.
 """
+import math
 import time
 
 import numpy as np
 
 from . import background
+from ..kernels import activations as _act
+from ..kernels import dense as _dense
 from ..kernels import codes, is_cached, is_compiled, signature
 from ..kernels import mlp as _mlp
+from ..kernels import softmax as _softmax
 from ..layers import Activation, Dense
 
 COMPILE_SECONDS = 2.5  # one epoch variant with its kernels compiled by the layered path (2.6 s CPU, 2026-12-07)
@@ -146,6 +152,8 @@ class FusedMLP:
             return None
         if loss.code == codes.SOFTMAX and Y.ndim == 1 and Y.dtype.kind in "iub":
             loss_code, labels, Yarr = codes.SOFTMAX_LABELS, np.ascontiguousarray(Y, dtype=np.intp), _EMPTY_2D[dtype.char]
+            if labels.size and (labels.min() < 0 or labels.max() >= net.output_shape[0]):  # the kernels index by them
+                raise ValueError(f"SoftmaxCrossEntropy: labels must lie in [0, {net.output_shape[0]}).")
         else:
             loss_code = loss.code
             Yarr = Y.reshape(-1, 1) if Y.ndim == 1 else Y
@@ -213,12 +221,108 @@ class FusedMLP:
                 return True
         return steps_left * (PER_BATCH + PER_LAYER * len(self.net.layers)) > COMPILE_SECONDS
 
+    def python_epoch(self, call):
+        """The epoch of ``call`` (``epoch_call``) run from Python: the kernels that the fused epoch calls, with the
+        layered path's argument types (nothing more to compile), in the same order on its buffers, so the result is
+        bit-identical to both. Per mini-batch it skips what the layered path spends on ``Layer`` objects and checks
+        (the inputs were checked once for the epoch): the ``'auto'`` tier's path until the fused kernel is ready."""
+        (X, labels, Y, w, order, batch_size, table, slopes, params, grads, work, xbuf, lbuf, ybuf, wbuf,
+         loss_param, alpha, scale, _, _, _, _) = call[1]
+        net = self.net
+        optimizer, loss_kernel = net.optimizer, net.loss._kernel
+        state, lr = optimizer.state[0], float(optimizer.lr)
+        penalized = net._penalized
+        labelled = labels.shape[0] > 0
+        weighted = w.shape[0] > 0
+        n = order.shape[0]
+        views = {}
+        empty_dx = np.empty((0, 0), params.dtype)
+        total, steps, batch = 0.0, 0, 0
+        for start in range(0, n, batch_size):
+            batch += 1
+            m = min(batch_size, n - start)
+            if m not in views:
+                views[m] = self._views(table, slopes, params, grads, work, m)
+            layers = views[m]
+            rows = order[start : start + m]
+            xb = X.take(rows, 0, xbuf[:m])
+            targets = labels.take(rows, 0, lbuf[:m]) if labelled else Y.take(rows, 0, ybuf[:m])
+            wb = wbuf[:0]
+            if weighted:
+                wb = w.take(rows, 0, wbuf[:m])
+                w_sum = _softmax.weight_total(wb)
+                if w_sum <= 0.0:
+                    continue
+                l2 = alpha / w_sum
+            else:
+                l2 = alpha / m
+            h = xb
+            for W, b, _, _, z, _, out, _, forward, _, slope in layers:
+                _dense.dense_forward(h, W, b, z)
+                if forward is not None:
+                    forward(z.reshape(-1), slope, out.reshape(-1))
+                    h = out
+            z, dz = layers[-1][4], layers[-1][5]
+            if labelled:
+                loss = float(_softmax.softmax_cross_entropy_labels(z, targets, wb, dz))
+            else:
+                loss = float(loss_kernel(z, targets, wb, dz))
+            for i in range(len(layers) - 1, -1, -1):
+                W, _, dW, db, _, dz, _, _, _, _, _ = layers[i]
+                if i == 0:
+                    _dense.dense_backward(xb, W, dz, l2, dW, db, empty_dx)
+                else:
+                    below = layers[i - 1]
+                    h, dh = below[6], below[7]
+                    _dense.dense_backward(h, W, dz, l2, dW, db, dh)
+                    below[9](h.reshape(-1), dh.reshape(-1), below[10], below[5].reshape(-1))
+            penalty = 0.0  # as Sequential.penalty, without its errstate: nothing here warns
+            if l2:
+                for p in penalized:
+                    penalty += float(np.dot(p, p))
+                penalty *= 0.5 * l2
+            loss = loss + penalty
+            if not math.isfinite(loss):
+                return self._untouched_unless(steps, total, batch)
+            if scale != 1.0:
+                loss = (loss - penalty) * scale + penalty
+            optimizer.advance(1)
+            optimizer._update(params, grads, state, lr)
+            steps += 1
+            total += loss * m
+        return self._untouched_unless(steps, total, 0)
+
+    def _untouched_unless(self, steps, total, status):
+        """``(total, steps, status)``; without a step, an optimizer whose state this epoch made is reset, as if
+        untouched."""
+        if self._created_state and not steps:
+            self.net.optimizer.reset()
+        return float(total), int(steps), int(status)
+
+    @staticmethod
+    def _views(table, slopes, params, grads, work, m):
+        """Per dense layer, for batches of ``m`` rows: ``(W, b, dW, db, z, dz, h, dh, forward, backward, slope)``,
+        views of the flat vectors as ``table`` places them (the activation's entries None for the output layer)."""
+        def rows(flat, offset, width):
+            return flat[offset : offset + m * width].reshape(m, width)
+
+        layers = []
+        last = len(table) - 1
+        for i, (n_in, n_out, w_off, b_off, act, z_off, dz_off, h_off, dh_off) in enumerate(table.tolist()):
+            W = params[w_off : w_off + n_in * n_out].reshape(n_in, n_out)
+            dW = grads[w_off : w_off + n_in * n_out].reshape(n_in, n_out)
+            hidden = i < last
+            layers.append((
+                W, params[b_off : b_off + n_out], dW, grads[b_off : b_off + n_out],
+                rows(work, z_off, n_out), rows(work, dz_off, n_out),
+                rows(work, h_off, n_out) if hidden else None, rows(work, dh_off, n_out) if hidden else None,
+                _act.FORWARD[act] if hidden else None, _act.BACKWARD[act] if hidden else None, float(slopes[i]),
+            ))
+        return layers
+
     def epoch(self, call):
         """``(total, steps, status)`` of one fused epoch (see ``kernels.mlp``); advances the optimizer's step count."""
         kernel, args = call
         total, steps, status = kernel(*args)
-        optimizer = self.net.optimizer
-        optimizer.advance(steps)
-        if self._created_state and not steps:
-            optimizer.reset()  # no step ran on the state made for this epoch: as if the optimizer were untouched
-        return float(total), int(steps), int(status)
+        self.net.optimizer.advance(steps)
+        return self._untouched_unless(steps, total, status)

@@ -284,11 +284,19 @@ class Sequential:
             if call is not None and (self.fused is True or plan.worth_fusing(call, steps_left)):
                 self.fused_epochs += 1
                 return plan.epoch(call)
+            if call is None:
+                def run():
+                    return self._layered_epoch(X, Y, sample_weight, order, batch_size, alpha, scale)
+            else:  # the fused epoch's kernels, called from Python
+                def run():
+                    self.layered_epochs += 1
+                    with on_first_miss(lambda: self._start_helper(X, Y, sample_weight, order[:2])):
+                        return plan.python_epoch(call)
             if background.running(self.dtype):
                 # The compile keeps a core busy: BLAS threads that wait for it would slow every GEMM several-fold.
                 with blas_at_most(max(1, (os.cpu_count() or 1) - 1)):
-                    return self._layered_epoch(X, Y, sample_weight, order, batch_size, alpha, scale)
-            result = self._layered_epoch(X, Y, sample_weight, order, batch_size, alpha, scale)
+                    return run()
+            result = run()
             if self.layered_epochs == 1:
                 background.pending(self.dtype, plan.codes)  # its kernels are compiled now: the fused epoch's turn
             return result
@@ -330,8 +338,7 @@ class Sequential:
         self.layered_epochs += 1
         # A cold cache: the first compile starts a helper process compiling this network's kernels from the end.
         def helper():
-            weights = None if wbuf is None else wbuf[:2]
-            compile_helper.start(self, xbuf[:2].reshape(-1, *self.input_shape), ybuf[:2], weights)
+            self._start_helper(xbuf, ybuf, wbuf, slice(0, 2))
 
         with on_first_miss(helper), self._blas_for_splits(min(batch_size, n)):
             for start in starts:
@@ -365,6 +372,11 @@ class Sequential:
                 steps += 1
                 total += loss * m
         return total, steps, 0
+
+    def _start_helper(self, X, Y, sample_weight, rows):
+        """Start the compile helper (``compile_helper.start``) with these ``rows`` of a training batch."""
+        weights = None if sample_weight is None else sample_weight[rows]
+        compile_helper.start(self, X[rows].reshape(-1, *self.input_shape), Y[rows], weights)
 
     def _batch_buffers(self, X, Y, sample_weight, batch_size):
         """Preallocated batch buffers (rows, targets, weights), kept across epochs of the same shapes."""
