@@ -283,3 +283,19 @@ def test_an_epoch_variant_compiles_only_its_loss_and_rule_and_has_cache_files_of
     assert len(adam["files"]) == 1 and len(sgd["files"]) == 2 and adam["files"][0] in sgd["files"]
     again = fit("adam")
     assert "adam" not in again["compiled"] and "mlp_epoch" not in again["compiled"], "both variants stay cached"
+
+
+@pytest.mark.parametrize("fused", [True, "auto"])
+def test_fused_plan_rejects_labels_outside_the_classes(fused):
+    """Both fused-plan paths index the logits by the labels: one out of range is a ValueError, never a read past
+    the row (the layered loss checks its labels per batch; the plan checks them once per epoch)."""
+    from fastnn.losses import SoftmaxCrossEntropy
+    from fastnn.network.sequential import Sequential
+
+    net = Sequential([Dense(3), ReLU(), Dense(2)], SoftmaxCrossEntropy(), fused=fused).build((2,), np.float64, 0)
+    X = np.zeros((4, 2))
+    before = net.copy_params()
+    for labels in ([0, 1, 2, 0], [0, -1, 1, 0]):
+        with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
+            net.train_epoch(X, np.array(labels), None, np.arange(4), 2, 1e-4)
+    assert np.array_equal(net.copy_params(), before)
