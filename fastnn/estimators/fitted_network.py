@@ -6,6 +6,7 @@ BatchNorm's running statistics) are views into the network's flat vectors (``exp
 longer the network's own (after unpickling, a restore, or a user assigning new arrays) ``fitted_network`` builds a
 new network from the hyperparameters, copies the arrays in and exposes the new views (``rebuild_network``).
 """
+import operator
 import threading
 
 import numpy as np
@@ -63,20 +64,27 @@ def expose_params(est, net):
         est.layer_state_ = state
     else:
         est.__dict__.pop("layer_state_", None)
+    # what owns_params compares against, on every prediction
+    net.exposed_arrays = (tuple(est.coefs_), tuple(est.intercepts_), tuple(state))
 
 
 def owns_params(est, net):
-    """Whether ``est``'s fitted arrays are still exactly ``net``'s views (same objects, same dtype)."""
-    layers = [layer for layer in net.layers if layer.params]
-    coefs, intercepts = est.coefs_, est.intercepts_
-    state = [s for layer in net.layers for s in layer.state]
-    own_state = est.__dict__.get("layer_state_", [])
+    """Whether ``est``'s fitted arrays are still exactly the views ``expose_params`` gave it from ``net`` (same
+    objects, same dtype)."""
+    exposed = getattr(net, "exposed_arrays", None)
+    if exposed is None:
+        return False
+    coefs, intercepts, state = exposed
+    own_coefs, own_intercepts = est.coefs_, est.intercepts_
+    own_state = est.__dict__.get("layer_state_", ())
     return (
-        net.dtype == np.dtype(est._np_dtype)
-        and len(layers) == len(coefs) == len(intercepts)
-        and all(l.params[0] is c and l.params[1] is b for l, c, b in zip(layers, coefs, intercepts))
-        and len(state) == len(own_state)
-        and all(s is o for s, o in zip(state, own_state))
+        len(own_coefs) == len(coefs)
+        and len(own_intercepts) == len(intercepts)
+        and len(own_state) == len(state)
+        and all(map(operator.is_, own_coefs, coefs))
+        and all(map(operator.is_, own_intercepts, intercepts))
+        and all(map(operator.is_, own_state, state))
+        and net.dtype == np.dtype(est.dtype)
     )
 
 
