@@ -81,7 +81,7 @@ def test_the_helper_compiles_the_kernels_a_fit_needs_with_the_types_it_passes(na
     expected = {  # a training step's kernels, forward, loss, backward and optimizer, and the output link's
         "mlp": {"dense_forward", "relu_forward", "sigmoid_cross_entropy", "dense_backward", "relu_backward", "adam",
                 "logistic"},
-        "cnn": {"pad_input", "conv_forward_s1", "maxpool_forward_2x2", "conv_backward_s1", "maxpool_backward_2x2",
+        "cnn": {"pad_nhwc", "conv_forward_cl", "maxpool_forward_2x2", "conv_backward_cl", "maxpool_backward_2x2",
                 "dense_backward", "adam", "logistic"},
         "batchnorm": {"batchnorm_forward_train", "batchnorm_backward", "batchnorm_forward_infer", "dropout_forward",
                       "dropout_backward", "huber", "sgd", "identity"},

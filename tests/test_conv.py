@@ -290,7 +290,7 @@ PATH_CONFIGS = {
     "c3_h7w9_k3_s2_valid": (3, 7, 9, 2, 3, 2, 0),
     "c3_h8w8_k3_s1_same": (3, 8, 8, 2, 3, 1, "same"),  # P = 64
 }
-PATHS = {"channels_last": 1, "padded_width": 10**9}  # Conv2D.cl_channels forcing each stride-1 path
+PATHS = {"channels_last": "channels_last", "padded_width": "padded_width"}  # Conv2D.path forcing each stride-1 path
 
 
 PATH_PARAMS = [  # strides other than 1 always take the channels-last path
@@ -306,7 +306,7 @@ def test_conv2d_gradcheck_both_paths_across_chunk_boundaries(monkeypatch, config
     monkeypatch.setattr(conv, "chunk_rows", lambda P, N: min(2, N))
     monkeypatch.setattr(conv, "chunk_samples", lambda *args: 2)
     layer = L.Conv2D(F, k, stride=s, padding=p)
-    layer.cl_channels = PATHS[path]
+    layer.path = PATHS[path]
     layer.build((C, H, W), np.float64, np.random.default_rng(0))
     assert layer._channels_last == (path == "channels_last")
     x = np.random.default_rng(1).standard_normal((5, C, H, W))
@@ -319,18 +319,23 @@ def test_conv2d_gradcheck_both_paths_across_chunk_boundaries(monkeypatch, config
     assert max(errors.values()) < 1e-6, errors
 
 
-@pytest.mark.parametrize("C, stride, channels_last", [(1, 1, False), (3, 1, False), (8, 1, False), (16, 1, True),
-                                                      (64, 1, True), (1, 2, True), (3, (1, 2), True)])
-def test_conv2d_path_follows_channels_and_stride(C, stride, channels_last):
-    layer = L.Conv2D(4, 3, stride=stride, padding="same")
-    layer.build((C, 8, 8), np.float32, np.random.default_rng(0))
+@pytest.mark.parametrize("C, k, stride, size, channels_last", [
+    (1, 3, 1, 16, False), (1, 3, 1, 28, False), (3, 3, 1, 32, False), (1, 5, 1, 28, False), (8, 3, 1, 16, False),
+    (1, 3, 1, 8, True), (3, 5, 1, 15, True),  # images under 16x16 pixels
+    (16, 1, 1, 28, True), (64, 3, 1, 28, True), (1, 3, 2, 28, True), (3, 3, (1, 2), 28, True),
+])
+def test_conv2d_path_follows_channels_image_size_and_stride(C, k, stride, size, channels_last):
+    layer = L.Conv2D(4, k, stride=stride, padding="same" if np.all(np.asarray(k) % 2) else 1)
+    layer.build((C, size, size), np.float32, np.random.default_rng(0))
     assert layer._channels_last == channels_last
+    layer.path = "channels_last" if stride == 1 and not channels_last else "padded_width"
+    assert layer._channels_last == (stride != 1 or not channels_last)  # forced, but never stride > 1 padded
 
 
 @pytest.mark.parametrize("path", PATHS, ids=PATHS)
 def test_conv2d_gradcheck_with_decay(path):
     layer = L.Conv2D(2, 3, padding=1)
-    layer.cl_channels = PATHS[path]
+    layer.path = PATHS[path]
     layer.build((2, 4, 4), np.float64, np.random.default_rng(0))
     x = np.random.default_rng(1).standard_normal((2, 2, 4, 4))
     dout = np.random.default_rng(2).standard_normal((2, 2, 4, 4))
@@ -346,7 +351,7 @@ def test_conv2d_gradcheck_with_decay(path):
 @pytest.mark.parametrize("path", PATHS, ids=PATHS)
 def test_conv2d_first_layer_returns_no_input_gradient(path):
     layer = L.Conv2D(2, 3)
-    layer.cl_channels = PATHS[path]
+    layer.path = PATHS[path]
     layer.build((1, 5, 5), np.float64, np.random.default_rng(0))
     layer.input_grad = False
     x = np.random.default_rng(1).standard_normal((2, 1, 5, 5))

@@ -78,14 +78,12 @@ CONFIGS = {
     "c2_h6w5_k3x2_s1_p0_n3": (2, 6, 5, 2, (3, 2), 1, 0, 3),
 }
 CONFIG_PARAMS = [pytest.param(c, id=name) for name, c in CONFIGS.items()]
-# Conv2D.cl_channels forcing each path: stride 1 with these few channels takes the padded-width path by default
-PATHS = {"default": None, "channels_last": 1}
+PATHS = ("padded_width", "channels_last")  # Conv2D.path forcing each path (stride 1; stride 2 is channels-last)
 
 
 def conv2d(F, k, s, p, path):
     layer = L.Conv2D(F, k, stride=s, padding=p)
-    if PATHS[path] is not None:
-        layer.cl_channels = PATHS[path]
+    layer.path = path
     return layer
 
 

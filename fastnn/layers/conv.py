@@ -13,8 +13,8 @@ class Conv2D(Layer):
 
     The batch is padded once and convolved as im2col + GEMM in chunks of samples (``fastnn.kernels.conv``): in
     channels-last columns, one row per output position (``conv_forward_cl``), for every stride and for inputs of
-    at least ``cl_channels`` channels; stride-1 layers with fewer input channels (first layers) use columns over
-    the padded width (``conv_forward_s1``). Batches are split across threads as described in
+    at least ``cl_channels`` channels or fewer than ``s1_pixels`` pixels; other stride-1 layers (first layers of
+    images from 16x16) use columns over the padded width (``conv_forward_s1``). Batches are split across threads as described in
     ``fastnn.layers.threads`` (``split``, ``run``); each thread computes the weight gradient of its samples
     privately and the first thread's buffers (the layer's ``dW``, ``db``) receive the others' in one reduction.
 
@@ -58,6 +58,15 @@ class Conv2D(Layer):
     #: Input channels from which stride-1 layers take the channels-last path (measured on one thread: 16 -> 32
     #: and 32 -> 64 channels ran 1.1-1.4x faster there, 8 -> 16 and first layers of 1 or 3 channels 1.2-2x slower).
     cl_channels = 16
+    #: Below ``cl_channels``, the padded-width path also needs images of at least ``s1_pixels`` (``H*W``): on the 8x8
+    #: digits it saves 0.09 ms per 64 samples of a 1 -> 16 channel 3x3 layer's training pass (one thread), and a
+    #: network that has no other padded-width layer would compile its kernels for that, about 2 s of CPU time that
+    #: a cold fit pays (measured 2026-12-07: a cold digits CNNClassifier fit 4.2 -> 3.6 s, its warm fit 5-10 %
+    #: slower). On 28x28 and 32x32 images it ran first layers of 1 and 3 channels faster in whole networks.
+    s1_pixels = 256
+    #: ``None``: the layer chooses its path (``_channels_last``); ``'channels_last'`` or ``'padded_width'`` (stride 1
+    #: only) force one, for tests and benchmarks that compare them.
+    path = None
 
     def __init__(self, filters, kernel_size, stride=1, padding=0):
         super().__init__()
@@ -107,7 +116,12 @@ class Conv2D(Layer):
     @property
     def _channels_last(self):
         """Whether the channels-last kernels apply (else the stride-1 padded-width kernels)."""
-        return self.stride != (1, 1) or self.input_shape[0] >= self.cl_channels
+        if self.stride != (1, 1):
+            return True
+        if self.path is not None:
+            return self.path == "channels_last"
+        C, H, W = self.input_shape
+        return C >= self.cl_channels or H * W < self.s1_pixels
 
     def _s1_geometry(self, N):
         """``C, H, W, L, P1, nc`` of the stride-1 path for a range of ``N`` samples (``nc``: samples per chunk)."""
