@@ -30,8 +30,10 @@ from ..layers import Activation, Dense
 COMPILE_SECONDS = 2.5  # one epoch variant with its kernels compiled by the layered path (2.6 s CPU, 2026-12-07)
 #: How often a fit looks again in the kernel cache for a fused kernel that a background compile is filling in.
 RECHECK_SECONDS = 0.5
-PER_BATCH = 20e-6
-PER_LAYER = 15e-6
+#: What a fused epoch saves per mini-batch against ``python_epoch`` (the tier it replaces): about 13 us for 3 layers,
+#: 23 for 7, 28-31 for 11 (digits, batch 32, float32 and float64, medians of 5 fits, 2026-12-07).
+PER_BATCH = 8e-6
+PER_LAYER = 2e-6
 
 _EMPTY = {np.dtype(t).char: np.empty(0, t) for t in (np.float32, np.float64)}
 _EMPTY_2D = {np.dtype(t).char: np.empty((0, 0), t) for t in (np.float32, np.float64)}
