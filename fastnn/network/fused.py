@@ -16,6 +16,7 @@ network trained fused (a miss starts the background compile too). ``fused=True``
 """
 import math
 import time
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
@@ -53,6 +54,28 @@ def _kernel_ready(a, dtype, ndim):
         type(a) is np.ndarray and a.dtype == dtype and a.ndim == ndim and a.flags.c_contiguous
         and a.flags.aligned
     )
+
+
+class _DenseViews(NamedTuple):
+    """A dense layer of the fused stack for ``FusedMLP.python_epoch``: its parameters and gradients, its batch
+    buffers (``z`` the dense output, ``h`` the activation's, ``d*`` their gradients; ``h``/``dh`` None for the
+    output layer), their flat views for the activation kernels, and its activation's kernels and slope."""
+
+    W: np.ndarray
+    b: np.ndarray
+    dW: np.ndarray
+    db: np.ndarray
+    z: np.ndarray
+    dz: np.ndarray
+    h: Optional[np.ndarray]
+    dh: Optional[np.ndarray]
+    z_flat: np.ndarray
+    dz_flat: np.ndarray
+    h_flat: Optional[np.ndarray]
+    dh_flat: Optional[np.ndarray]
+    forward: Optional[Callable]
+    backward: Optional[Callable]
+    slope: float
 
 
 class FusedMLP:
@@ -259,25 +282,22 @@ class FusedMLP:
             else:
                 l2 = alpha / m
             h = xb
-            for W, b, _, _, z, _, out, _, forward, _, slope in layers:
-                _dense.dense_forward(h, W, b, z)
-                if forward is not None:
-                    forward(z.reshape(-1), slope, out.reshape(-1))
-                    h = out
-            z, dz = layers[-1][4], layers[-1][5]
+            for v in layers:
+                _dense.dense_forward(h, v.W, v.b, v.z)
+                if v.forward is not None:
+                    v.forward(v.z_flat, v.slope, v.h_flat)
+                    h = v.h
+            out = layers[-1]
             if labelled:
-                loss = float(_softmax.softmax_cross_entropy_labels(z, targets, wb, dz))
+                loss = float(_softmax.softmax_cross_entropy_labels(out.z, targets, wb, out.dz))
             else:
-                loss = float(loss_kernel(z, targets, wb, dz))
-            for i in range(len(layers) - 1, -1, -1):
-                W, _, dW, db, _, dz, _, _, _, _, _ = layers[i]
-                if i == 0:
-                    _dense.dense_backward(xb, W, dz, l2, dW, db, empty_dx)
-                else:
-                    below = layers[i - 1]
-                    h, dh = below[6], below[7]
-                    _dense.dense_backward(h, W, dz, l2, dW, db, dh)
-                    below[9](h.reshape(-1), dh.reshape(-1), below[10], below[5].reshape(-1))
+                loss = float(loss_kernel(out.z, targets, wb, out.dz))
+            for i in range(len(layers) - 1, 0, -1):
+                v, below = layers[i], layers[i - 1]
+                _dense.dense_backward(below.h, v.W, v.dz, l2, v.dW, v.db, below.dh)
+                below.backward(below.h_flat, below.dh_flat, below.slope, below.dz_flat)
+            first = layers[0]
+            _dense.dense_backward(xb, first.W, first.dz, l2, first.dW, first.db, empty_dx)
             penalty = 0.0  # as Sequential.penalty, without its errstate: nothing here warns
             if l2:
                 for p in penalized:
@@ -303,22 +323,22 @@ class FusedMLP:
 
     @staticmethod
     def _views(table, slopes, params, grads, work, m):
-        """Per dense layer, for batches of ``m`` rows: ``(W, b, dW, db, z, dz, h, dh, forward, backward, slope)``,
-        views of the flat vectors as ``table`` places them (the activation's entries None for the output layer)."""
+        """One ``_DenseViews`` per dense layer, for batches of ``m`` rows: views of the flat vectors as ``table``
+        places them."""
         def rows(flat, offset, width):
             return flat[offset : offset + m * width].reshape(m, width)
 
         layers = []
         last = len(table) - 1
         for i, (n_in, n_out, w_off, b_off, act, z_off, dz_off, h_off, dh_off) in enumerate(table.tolist()):
-            W = params[w_off : w_off + n_in * n_out].reshape(n_in, n_out)
-            dW = grads[w_off : w_off + n_in * n_out].reshape(n_in, n_out)
-            hidden = i < last
-            layers.append((
-                W, params[b_off : b_off + n_out], dW, grads[b_off : b_off + n_out],
-                rows(work, z_off, n_out), rows(work, dz_off, n_out),
-                rows(work, h_off, n_out) if hidden else None, rows(work, dh_off, n_out) if hidden else None,
-                _act.FORWARD[act] if hidden else None, _act.BACKWARD[act] if hidden else None, float(slopes[i]),
+            z, dz = rows(work, z_off, n_out), rows(work, dz_off, n_out)
+            h, dh = (rows(work, h_off, n_out), rows(work, dh_off, n_out)) if i < last else (None, None)
+            layers.append(_DenseViews(
+                params[w_off : w_off + n_in * n_out].reshape(n_in, n_out), params[b_off : b_off + n_out],
+                grads[w_off : w_off + n_in * n_out].reshape(n_in, n_out), grads[b_off : b_off + n_out],
+                z, dz, h, dh, z.reshape(-1), dz.reshape(-1), None if h is None else h.reshape(-1),
+                None if dh is None else dh.reshape(-1), _act.FORWARD[act] if h is not None else None,
+                _act.BACKWARD[act] if h is not None else None, float(slopes[i]),
             ))
         return layers
 
