@@ -78,13 +78,13 @@ def test_the_helper_compiles_the_kernels_a_fit_needs_with_the_types_it_passes(na
     assert helper.returncode == 0, helper.stderr[-4000:]
     assert not spec.exists()  # the helper removes its spec file
     recorded = set(_run(tmp_path, "record", NETS[name], str(copy)))
-    expected = {  # a training step's kernels, forward, loss, backward and optimizer, and the output link's
-        "mlp": {"dense_forward", "relu_forward", "sigmoid_cross_entropy", "dense_backward", "relu_backward", "adam",
-                "logistic"},
-        "cnn": {"pad_nhwc", "conv_forward_cl", "maxpool_forward_2x2", "conv_backward_cl", "maxpool_backward_2x2",
-                "dense_backward", "adam", "logistic"},
-        "batchnorm": {"batchnorm_forward_train", "batchnorm_backward", "batchnorm_forward_infer", "dropout_forward",
-                      "dropout_backward", "huber", "sgd", "identity"},
+    expected = {  # a training step's kernels, forward, loss, backward and optimizer, the output link's, the input check
+        "mlp": {"all_finite", "dense_forward", "relu_forward", "sigmoid_cross_entropy", "dense_backward",
+                "relu_backward", "adam", "logistic"},
+        "cnn": {"all_finite", "pad_nhwc", "conv_forward_cl", "maxpool_forward_2x2", "conv_backward_cl",
+                "maxpool_backward_2x2", "dense_backward", "adam", "logistic"},
+        "batchnorm": {"all_finite", "batchnorm_forward_train", "batchnorm_backward", "batchnorm_forward_infer",
+                      "dropout_forward", "dropout_backward", "huber", "sgd", "identity"},
     }[name]
     assert expected <= recorded, expected - recorded
     fit = _run(tmp_path / "cache", "fit", NETS[name])

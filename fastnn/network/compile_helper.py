@@ -6,9 +6,11 @@ when a core is free (``background.spare_core``): the network (pickled to a tempo
 two rows of the batch go to a fresh interpreter, which
 
 1. records the kernels, with their argument types, that one training step and one prediction call: it runs
-   ``train_step`` and ``predict`` with the layers' kernel modules replaced by recorders that call nothing
-   (kernels called from kernels are compiled with their callers), so the types are those of the real fit;
-2. compiles them in the reverse order (the prediction's output kernel first, the first layer's forward last),
+   the estimators' finiteness check of prediction input, ``train_step`` and ``predict`` with the layers' kernel
+   modules replaced by recorders that call nothing (kernels called from kernels are compiled with their callers),
+   so the types are those of the real fit;
+2. compiles them in the reverse order (the prediction's output kernel first, the first layer's forward and the
+   input check last),
    skipping what is cached or being compiled by another process;
 3. for a network that fuses (``fused='auto'`` MLPs), goes on as the background compile of the fit's fused epoch
    variant (``background.main``: low priority, its lock), which the fit does not start while a helper runs.
@@ -89,6 +91,7 @@ def record(net, X, Y, sample_weight=None):
     kernels that call kernels are compiled against them); the real ones are put back before it returns."""
     from .. import kernels
     from ..kernels import signature
+    from ..layers import all_finite, kernel_array
 
     calls, stand_ins = [], {}
 
@@ -126,6 +129,7 @@ def record(net, X, Y, sample_weight=None):
     fused, net.fused = net.fused, False
     try:
         with np.errstate(all="ignore"):
+            all_finite(kernel_array(X, net.dtype))  # the estimators' check of prediction input: compiled last
             net.train_step(X, Y, sample_weight, 1e-4)
             net.predict(X)
     except Exception:  # noqa: BLE001  outputs are never computed here: code that reads them may fail
