@@ -299,3 +299,32 @@ def test_fused_plan_rejects_labels_outside_the_classes(fused):
         with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
             net.train_epoch(X, np.array(labels), None, np.arange(4), 2, 1e-4)
     assert np.array_equal(net.copy_params(), before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_python_forward_matches_layered_and_fused_inference(dtype):
+    """Before ``mlp_forward`` is ready, small inputs take its kernel calls from Python: the same logits, bit for
+    bit, as the layered pass and as ``mlp_forward``; large ones stay on the layered pass."""
+    from fastnn.layers import LeakyReLU
+    from fastnn.losses import SoftmaxCrossEntropy
+    from fastnn.network.sequential import Sequential
+
+    net = Sequential([Dense(7), Tanh(), Dense(5), LeakyReLU(0.1), Dense(3)], SoftmaxCrossEntropy()).build(
+        (F,), dtype, 0)
+    X = np.random.default_rng(2).standard_normal((9, F)).astype(dtype)
+    plan = net._fused_plan()
+    layered = net.forward(X, training=False)
+    python = plan.python_forward(X)
+    assert np.array_equal(python, layered) and python.dtype == dtype
+    assert np.array_equal(plan.forward(X), layered)
+    calls = []
+    saved = FusedMLP.python_forward
+    FusedMLP.python_forward = lambda self, X: calls.append(X.shape[0]) or saved(self, X)
+    try:
+        plan.forward_ready = lambda X: False  # as before mlp_forward is compiled
+        assert np.array_equal(net.logits(X), layered)
+        big = np.random.default_rng(3).standard_normal((5000, F)).astype(dtype)
+        assert np.array_equal(net.logits(big), net.forward(big, training=False))
+    finally:
+        FusedMLP.python_forward = saved
+    assert calls == [9]

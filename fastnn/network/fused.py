@@ -100,6 +100,7 @@ class FusedMLP:
         self._next_look = {}  # kernel -> when to read the cache's index again
         self._next_pending = 0.0  # when inference asks about a background compile again
         self._forward_ready = net.fused is True
+        self._inference = None  # python_forward's (W, b, activation kernel, slope) per dense layer, made on first use
         self.codes = None  # (loss code, optimizer rule) of the last epoch_call: the epoch kernel's variant
 
     @staticmethod
@@ -116,6 +117,26 @@ class FusedMLP:
     def forward(self, X):
         """Logits of a C-contiguous, writable ``X`` of the network's dtype."""
         return _mlp.mlp_forward(*self.forward_args(X))
+
+    def python_forward(self, X):
+        """The logits ``forward`` computes, from ``mlp_forward``'s kernel calls made from Python with the layered
+        inference's argument types (nothing more to compile): bit-identical to both for inputs that the layered pass
+        runs as one block (``Sequential.logits`` calls it for those while ``mlp_forward`` is not ready)."""
+        if getattr(self, "_inference", None) is None:  # a plan unpickled from an older fastnn has none
+            dense, acts = self.net.layers[0::2], list(self.net.layers[1::2]) + [None]
+            self._inference = [
+                (d.W, d.b, None if a is None else _act.FORWARD[a.code], 0.0 if a is None else float(a.slope))
+                for d, a in zip(dense, acts)
+            ]
+        h = X
+        for W, b, forward, slope in self._inference:
+            z = np.empty((h.shape[0], W.shape[1]), W.dtype)
+            _dense.dense_forward(h, W, b, z)
+            if forward is not None:
+                flat = z.reshape(-1)
+                forward(flat, slope, flat)
+            h = z
+        return h
 
     def forward_ready(self, X):
         """The ``'auto'`` tier of inference: fused once ``mlp_forward`` is compiled or cached, or once this network

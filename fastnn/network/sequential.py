@@ -234,6 +234,8 @@ class Sequential:
             X = kernel_array(X, self.dtype)
             if plan.forward_ready(X):
                 return plan.forward(X)  # = the layered result, in one call
+            if X.shape[0] * self._widest() < REUSE_VALUES:
+                return plan.python_forward(X)  # = the layered result (one block), without the layers' checks
         X = np.asarray(X)
         return self.forward(X.reshape(X.shape[0], *self.input_shape), training=False)
 
