@@ -328,3 +328,22 @@ def test_python_forward_matches_layered_and_fused_inference(dtype):
     finally:
         FusedMLP.python_forward = saved
     assert calls == [9]
+
+
+@pytest.mark.parametrize("fused", ["python", False])
+def test_an_overflowing_penalty_stops_the_epoch_without_a_warning(fused):
+    """Weights so large that the L2 penalty's dot products overflow: the epoch reports its first batch as not finite
+    and warns nothing, on the layered path and on the fused kernels' calls from Python alike."""
+    from fastnn.losses import SquaredError
+    from fastnn.network.sequential import Sequential
+
+    with _python_epochs() if fused == "python" else contextlib.nullcontext():
+        net = Sequential([Dense(4), ReLU(), Dense(1)], SquaredError(), fused="auto" if fused == "python" else False)
+        net.build((3,), np.float32, 0)
+        net.flat_params[:] = 3e19  # ||W||^2 overflows float32
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = net.train_epoch(np.ones((8, 3), np.float32), np.ones((8, 1), np.float32), None, np.arange(8), 4,
+                                     1e-4)
+    assert result == (0.0, 0, 1)
+    assert net.layered_epochs == 1 and net.fused_epochs == 0

@@ -198,7 +198,8 @@ class FusedMLP:
             return None
         if loss.code == codes.SOFTMAX and Y.ndim == 1 and Y.dtype.kind in "iub":
             loss_code, labels, Yarr = codes.SOFTMAX_LABELS, np.ascontiguousarray(Y, dtype=np.intp), _EMPTY_2D[dtype.char]
-            if labels.size and (labels.min() < 0 or labels.max() >= net.output_shape[0]):  # the kernels index by them
+            if labels.size and (labels.min() < 0 or labels.max() >= net.output_shape[0]):
+                # both fused paths index the logits by them
                 raise ValueError(f"SoftmaxCrossEntropy: labels must lie in [0, {net.output_shape[0]}).")
         else:
             loss_code = loss.code
@@ -277,62 +278,58 @@ class FusedMLP:
         net = self.net
         optimizer, loss_kernel = net.optimizer, net.loss._kernel
         state, lr = optimizer.state[0], float(optimizer.lr)
-        penalized = net._penalized
         labelled = labels.shape[0] > 0
         weighted = w.shape[0] > 0
         n = order.shape[0]
         views = {}
         empty_dx = np.empty((0, 0), params.dtype)
         total, steps, batch = 0.0, 0, 0
-        for start in range(0, n, batch_size):
-            batch += 1
-            m = min(batch_size, n - start)
-            if m not in views:
-                views[m] = self._views(table, slopes, params, grads, work, m)
-            layers = views[m]
-            rows = order[start : start + m]
-            xb = X.take(rows, 0, xbuf[:m])
-            targets = labels.take(rows, 0, lbuf[:m]) if labelled else Y.take(rows, 0, ybuf[:m])
-            wb = wbuf[:0]
-            if weighted:
-                wb = w.take(rows, 0, wbuf[:m])
-                w_sum = _softmax.weight_total(wb)
-                if w_sum <= 0.0:
-                    continue
-                l2 = alpha / w_sum
-            else:
-                l2 = alpha / m
-            h = xb
-            for v in layers:
-                _dense.dense_forward(h, v.W, v.b, v.z)
-                if v.forward is not None:
-                    v.forward(v.z_flat, v.slope, v.h_flat)
-                    h = v.h
-            out = layers[-1]
-            if labelled:
-                loss = float(_softmax.softmax_cross_entropy_labels(out.z, targets, wb, out.dz))
-            else:
-                loss = float(loss_kernel(out.z, targets, wb, out.dz))
-            for i in range(len(layers) - 1, 0, -1):
-                v, below = layers[i], layers[i - 1]
-                _dense.dense_backward(below.h, v.W, v.dz, l2, v.dW, v.db, below.dh)
-                below.backward(below.h_flat, below.dh_flat, below.slope, below.dz_flat)
-            first = layers[0]
-            _dense.dense_backward(xb, first.W, first.dz, l2, first.dW, first.db, empty_dx)
-            penalty = 0.0  # as Sequential.penalty, without its errstate: nothing here warns
-            if l2:
-                for p in penalized:
-                    penalty += float(np.dot(p, p))
-                penalty *= 0.5 * l2
-            loss = loss + penalty
-            if not math.isfinite(loss):
-                return self._untouched_unless(steps, total, batch)
-            if scale != 1.0:
-                loss = (loss - penalty) * scale + penalty
-            optimizer.advance(1)
-            optimizer._update(params, grads, state, lr)
-            steps += 1
-            total += loss * m
+        with np.errstate(over="ignore"):  # as Sequential.penalty: diverging weights give inf, checked below
+            for start in range(0, n, batch_size):
+                batch += 1
+                m = min(batch_size, n - start)
+                if m not in views:
+                    views[m] = self._views(table, slopes, params, grads, work, m)
+                layers = views[m]
+                rows = order[start : start + m]
+                xb = X.take(rows, 0, xbuf[:m])
+                targets = labels.take(rows, 0, lbuf[:m]) if labelled else Y.take(rows, 0, ybuf[:m])
+                wb = wbuf[:0]
+                if weighted:
+                    wb = w.take(rows, 0, wbuf[:m])
+                    w_sum = _softmax.weight_total(wb)
+                    if w_sum <= 0.0:
+                        continue
+                    l2 = alpha / w_sum
+                else:
+                    l2 = alpha / m
+                h = xb
+                for v in layers:
+                    _dense.dense_forward(h, v.W, v.b, v.z)
+                    if v.forward is not None:
+                        v.forward(v.z_flat, v.slope, v.h_flat)
+                        h = v.h
+                out = layers[-1]
+                if labelled:
+                    loss = float(_softmax.softmax_cross_entropy_labels(out.z, targets, wb, out.dz))
+                else:
+                    loss = float(loss_kernel(out.z, targets, wb, out.dz))
+                for i in range(len(layers) - 1, 0, -1):
+                    v, below = layers[i], layers[i - 1]
+                    _dense.dense_backward(below.h, v.W, v.dz, l2, v.dW, v.db, below.dh)
+                    below.backward(below.h_flat, below.dh_flat, below.slope, below.dz_flat)
+                first = layers[0]
+                _dense.dense_backward(xb, first.W, first.dz, l2, first.dW, first.db, empty_dx)
+                penalty = net.penalty_unchecked(l2) if l2 else 0.0
+                loss = loss + penalty
+                if not math.isfinite(loss):
+                    return self._untouched_unless(steps, total, batch)
+                if scale != 1.0:
+                    loss = (loss - penalty) * scale + penalty
+                optimizer.advance(1)
+                optimizer._update(params, grads, state, lr)
+                steps += 1
+                total += loss * m
         return self._untouched_unless(steps, total, 0)
 
     def _untouched_unless(self, steps, total, status):
