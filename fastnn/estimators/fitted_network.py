@@ -8,6 +8,7 @@ new network from the hyperparameters, copies the arrays in and exposes the new v
 """
 import operator
 import threading
+import weakref
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from .stack import build_error
 #: Guards the (rare) rebuild of an estimator's network from ``coefs_``, so threads predicting at once on a freshly
 #: unpickled model build it once; the prediction path itself holds no shared scratch buffers.
 _NET_LOCK = threading.RLock()
+#: network -> the (coefs_, intercepts_, layer_state_) arrays ``expose_params`` last gave an estimator from it, which
+#: ``owns_params`` compares against on every prediction (kept here, not on the network: the binding is this module's)
+_EXPOSED = weakref.WeakKeyDictionary()
 
 
 def dropout_rng_state(net):
@@ -64,14 +68,13 @@ def expose_params(est, net):
         est.layer_state_ = state
     else:
         est.__dict__.pop("layer_state_", None)
-    # what owns_params compares against, on every prediction
-    net.exposed_arrays = (tuple(est.coefs_), tuple(est.intercepts_), tuple(state))
+    _EXPOSED[net] = (tuple(est.coefs_), tuple(est.intercepts_), tuple(state))
 
 
 def owns_params(est, net):
     """Whether ``est``'s fitted arrays are still exactly the views ``expose_params`` gave it from ``net`` (same
     objects, same dtype)."""
-    exposed = getattr(net, "exposed_arrays", None)
+    exposed = _EXPOSED.get(net)
     if exposed is None:
         return False
     coefs, intercepts, state = exposed
