@@ -14,9 +14,10 @@ class Conv2D(Layer):
     The batch is padded once and convolved as im2col + GEMM in chunks of samples (``fastnn.kernels.conv``): in
     channels-last columns, one row per output position (``conv_forward_cl``), for every stride and for inputs of
     at least ``cl_channels`` channels or fewer than ``s1_pixels`` pixels; other stride-1 layers (first layers of
-    images from 16x16) use columns over the padded width (``conv_forward_s1``). Batches are split across threads as described in
-    ``fastnn.layers.threads`` (``split``, ``run``); each thread computes the weight gradient of its samples
-    privately and the first thread's buffers (the layer's ``dW``, ``db``) receive the others' in one reduction.
+    images from 16x16) use columns over the padded width (``conv_forward_s1``). Batches are split across threads
+    as described in ``fastnn.layers.threads`` (``split``, ``run``); each thread computes the weight gradient of its
+    samples privately and the first thread's buffers (the layer's ``dW``, ``db``) receive the others' in one
+    reduction.
 
     ``y[n, f, oh, ow] = b[f] + sum_{c,i,j} W[f, c, i, j] * xpad[n, c, oh*sh + i, ow*sw + j]`` with weights
     ``W (filters, C, kh, kw)``, bias ``b (filters,)`` and output ``(N, filters, H', W')`` where
