@@ -129,13 +129,13 @@ class ConvChannelsLast:
         self.W = rng.standard_normal((F, C, 3, 3)).astype(dtype)
         self.b = np.zeros(F, dtype)
         self.dout = rng.standard_normal((N, F, H, W)).astype(dtype)
-        self.nc = nc = self.k.chunk_rows(P, N)
+        self.nc = nc = self.k.chunk_rows(P)
         self.xp = np.empty((N, H + 2, W + 2, C), dtype)
         self.out, self.dx = np.empty((N, F, H, W), dtype), np.empty_like(self.x)
         self.dW, self.db = np.empty_like(self.W), np.empty_like(self.b)
         self.Wr, self.dW_tmp, self.dWr = np.empty((3, F, K), dtype)
         self.cols, self.dcols = np.empty((2, nc * P * K), dtype)
-        self.gemm, self.doutT = np.empty((2, nc * P * F), dtype)
+        self.gemm, self.dT = np.empty((2, nc * P * F), dtype)
         self.dxp = np.empty((H + 2, W + 2, C), dtype)
         self.time_pad(dtype)
         self.time_forward(dtype)
@@ -156,8 +156,8 @@ class ConvChannelsLast:
             self.dWr.fill(0)
             self.db.fill(0)
             self.k.conv_backward_cl(self.dout, self.xp, self.k.weights_cl(self.W, self.Wr), 3, 3, 1, 1, 1, 1, self.nc,
-                                    self.cols, self.doutT, self.dcols, self.dxp, self.dW_tmp, self.dWr, self.db, self.dx)
+                                    self.cols, self.dT, self.dcols, self.dxp, self.dW_tmp, self.dWr, self.db, self.dx)
             self.k.grads_from_cl(self.dWr, self.dW)
         else:
             self.k.conv_backward_cl(self.dout, self.xp, self.W, 0.0, 1, 1, 1, 1, self.nc, self.Wr, self.cols,
-                                    self.doutT, self.dcols, self.dxp, self.dW_tmp, self.dWr, self.dW, self.db, self.dx)
+                                    self.dT, self.dcols, self.dxp, self.dW_tmp, self.dWr, self.dW, self.db, self.dx)

@@ -103,6 +103,13 @@ def _add(src, dst):
 
 
 @jit(inline="always")
+def _add_scalar(dst, value):
+    """``dst += value`` for a 1-D view."""
+    for q in range(dst.shape[0]):
+        dst[q] += value
+
+
+@jit(inline="always")
 def _copy_bias(src, dst, bias):
     """``dst[:] = src + bias`` for 1-D views."""
     for q in range(dst.shape[0]):
@@ -264,21 +271,27 @@ def conv_backward_data_s1(dout, W, ph, pw, nc, doutp_buf, dcols_buf, dxpad, dx):
 # kw, :]``, at any stride. A chunk of ``nc`` samples gives ``cols (nc*P, K)``, one row per output position
 # (``P = H'*W'``, no discarded columns), ``K = kh*kw*C`` ordered ``(i, j, c)``, and one GEMM
 # ``(nc*P, K) @ (K, F)`` with the weights as ``Wr (F, K)`` in the same order, transposed in the call. Its result
-# ``(nc*P, F)`` goes to NCHW in one transposing pass with the bias added. Backward transposes the chunk's ``dout``
-# into ``doutT (nc*P, F)``: ``dW += doutT.T @ cols``, ``dcols = doutT @ Wr``, and col2im adds each row's runs
-# back into a padded channels-last sample, which is moved to NCHW. Measured on one thread for the 5x5 32 -> 64
+# ``(nc*P, F)`` goes to NCHW in one transposing pass with the bias added, except in one-sample chunks (``nc == 1``,
+# ``P > 128``) of layers with ``K <= 2F``: there the GEMM ``Wr @ cols.T`` writes the sample's output planes in place
+# (measured on one thread: 1.14-1.39x on first layers and wide ones, K = 9..144; 0.81-0.94x where K > 2F, which
+# keep the rows and their transposing pass). Backward lays the chunk's ``dout`` planes side by side, ``dT (F,
+# nc*P)`` (a one-sample chunk's planes as they stand): ``dW += dT @ cols``, ``dcols = dT.T @ Wr``, and col2im adds
+# each row's runs back into a padded channels-last sample, which is moved to NCHW (measured against a transposed
+# ``(nc*P, F)`` copy: 1.04-1.45x on twelve layers). Measured on one thread for the 5x5 32 -> 64
 # layer on 14x14: the forward GEMM runs at 95-98 GFLOP/s, backward-data's at 95-100 and backward-weights' at
 # 85-88 (OpenBLAS's sgemm peaks at 106 on this core), against 77-84 for the padded-width path's
 # ``(F, K) @ (K, P1)`` GEMMs, which also compute 28 % discarded columns there.
 
 
-def chunk_rows(P, N, target=256):
-    """Samples per chunk of the channels-last path for a range of ``N``: GEMMs of about ``target`` rows (``nc*P``),
-    at least one sample, at most ``N``. Measured on one thread (CPU time): the backward of 3x3 16 -> 32 on 14x14
-    ran 1.3x faster in one-sample chunks than in two (its weight GEMM, reducing over ``nc*P``, drops from 110 to
-    70 GFLOP/s); 5x5 32 -> 64 and 3x3 32 -> 64 were within 3 % from one to four samples; a stride-2 layer with
-    ``P = 49`` was 5 % slower forward below about 200 rows."""
-    return max(1, min(N, target // P))
+def chunk_rows(P, target=256):
+    """Samples per chunk of the channels-last path: GEMMs of about ``target`` rows (``nc*P``), at least one sample.
+    It does not depend on the batch, so that a sample's result does not either: a layer with ``P > target / 2``
+    runs one-sample chunks at every batch size, whose GEMMs write the output planes in place (``conv_forward_cl``).
+    Measured on one thread (CPU time): the backward of 3x3 16 -> 32 on 14x14 ran 1.3x faster in one-sample chunks
+    than in two (its weight GEMM, reducing over ``nc*P``, drops from 110 to 70 GFLOP/s); 5x5 32 -> 64 and 3x3
+    32 -> 64 were within 3 % from one to four samples; a stride-2 layer with ``P = 49`` was 5 % slower forward
+    below about 200 rows."""
+    return max(1, target // P)
 
 
 @jit
@@ -350,22 +363,6 @@ def _rows_to_planes(rows, b, planes):
                 planes[f, p] = row[f] + b[f]
 
 
-@jit(inline="always")
-def _planes_to_rows(planes, rows):
-    """``rows[p, f] = planes[f, p]``, the transpose of :func:`_rows_to_planes` (without bias), same loop orders."""
-    P, F = rows.shape
-    if P % 64 == 0:
-        for f in range(F):
-            plane = planes[f]
-            for p in range(P):
-                rows[p, f] = plane[p]
-    else:
-        for p in range(P):
-            row = rows[p]
-            for f in range(F):
-                row[f] = planes[f, p]
-
-
 @jit
 def conv_forward_cl(xp, Wr, b, kh, kw, sh, sw, nc, cols_buf, gemm_buf, out):
     """``out = conv(x, W) + b`` from ``xp`` (:func:`pad_nhwc`) and ``Wr = weights_cl(W)`` (``(F, K)``), ``kh x kw``
@@ -380,22 +377,28 @@ def conv_forward_cl(xp, Wr, b, kh, kw, sh, sw, nc, cols_buf, gemm_buf, out):
         n1 = min(N, n0 + nc)
         m = (n1 - n0) * P
         cols = cols_buf[: m * K].reshape(m, K)
-        prod = gemm_buf[: m * F].reshape(m, F)
         _im2col_cl(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, cols)
+        if nc == 1 and K <= 2 * F:  # the sample's planes are the transposed product: written in place
+            planes = out[n0].reshape(F, P)
+            gemm(Wr, cols.T, planes)
+            for f in range(F):
+                _add_scalar(planes[f], b[f])
+            continue
+        prod = gemm_buf[: m * F].reshape(m, F)
         gemm(cols, Wr.T, prod)
         for n in range(n0, n1):
             _rows_to_planes(prod[(n - n0) * P : (n - n0 + 1) * P], b, out[n].reshape(F, P))
 
 
 @jit
-def conv_backward_cl(dout, xp, Wr, kh, kw, sh, sw, ph, pw, nc, cols_buf, doutT_buf, dcols_buf, dxp, dW_tmp, dWr,
-                     db, dx):
+def conv_backward_cl(dout, xp, Wr, kh, kw, sh, sw, ph, pw, nc, cols_buf, dT_buf, dcols_buf, dxp, dW_tmp, dWr, db,
+                     dx):
     """Gradients of :func:`conv_forward_cl` given ``dout (N, F, H', W')``, the forward's ``xp`` and ``Wr``:
-    ``dWr += sum_chunks doutT.T @ cols`` (the weight gradient in the columns' order, ``(F, K)``; the caller
+    ``dWr += sum_chunks dT @ cols`` (the weight gradient in the columns' order, ``(F, K)``; the caller
     reorders it with :func:`grads_from_cl` and adds any weight decay), ``db += dout.sum(axis=(0, 2, 3))`` (both
-    into arrays the caller zeroed) and, unless ``dx.size == 0``, ``dx = col2im(doutT @ Wr)``. Work buffers: 1-D
-    ``cols_buf``, ``doutT_buf``, ``dcols_buf`` (``nc*P*K``, ``nc*P*F``, ``nc*P*K`` values; ``dcols_buf`` unused
-    when ``dx`` is empty), ``dxp (Hp, Wp, C)`` (one padded sample) and ``dW_tmp (F, K)`` (a chunk's gradient)."""
+    into arrays the caller zeroed) and, unless ``dx.size == 0``, ``dx = col2im(dT.T @ Wr)``. Work buffers: 1-D
+    ``cols_buf``, ``dT_buf``, ``dcols_buf`` (``nc*P*K``, ``nc*P*F`` (unused when ``nc == 1``), ``nc*P*K`` values;
+    ``dcols_buf`` unused when ``dx`` is empty), ``dxp (Hp, Wp, C)`` (one padded sample) and ``dW_tmp (F, K)`` (a chunk's gradient)."""
     N, F, Ho, Wo = dout.shape
     K = Wr.shape[1]
     C = K // (kh * kw)
@@ -410,17 +413,22 @@ def conv_backward_cl(dout, xp, Wr, kh, kw, sh, sw, ph, pw, nc, cols_buf, doutT_b
         n1 = min(N, n0 + nc)
         m = (n1 - n0) * P
         cols = cols_buf[: m * K].reshape(m, K)
-        doutT = doutT_buf[: m * F].reshape(m, F)
         _im2col_cl(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, cols)
         for n in range(n0, n1):
             for f in range(F):
                 db[f] += _sum_run(dflat, (n * F + f) * P, P)
-            _planes_to_rows(dout[n].reshape(F, P), doutT[(n - n0) * P : (n - n0 + 1) * P])
-        gemm(doutT.T, cols, dW_tmp)
+        if nc == 1:  # the sample's (F, P) planes as they stand
+            dT = dout[n0].reshape(F, P)
+        else:  # the chunk's planes side by side: (F, m), contiguous runs, no transposing pass
+            dT = dT_buf[: m * F].reshape(F, m)
+            for n in range(n0, n1):
+                for f in range(F):
+                    _copy(dflat[(n * F + f) * P : (n * F + f + 1) * P], dT[f, (n - n0) * P : (n - n0 + 1) * P])
+        gemm(dT, cols, dW_tmp)
         _add(dW_tmp.reshape(F * K), dWr.reshape(F * K))
         if dx.size:
             dcols = dcols_buf[: m * K].reshape(m, K)
-            gemm(doutT, Wr, dcols)
+            gemm(dT.T, Wr, dcols)
             dxf = dxp.reshape(Hp, Wp * C)
             for n in range(n0, n1):
                 _fill(dxp.reshape(Hp * Wp * C), zero)

@@ -166,18 +166,19 @@ def test_conv_cl_backward_matches_naive_loops(geometry, dtype, nc):
         np.testing.assert_allclose(ours, ref, **TOL[dtype], err_msg=name)
 
 
-def test_conv_cl_backward_skipped_dx():
+@pytest.mark.parametrize("nc", [1, 2])
+def test_conv_cl_backward_skipped_dx(nc):
     x, Wt, b, strides_pads, _ = setup(GEOMETRIES["c2_h8w7_k3x1_s3x2_p1x0"], np.float64)
-    dout = np.random.default_rng(3).standard_normal(run_cl(x, Wt, b, strides_pads, 2).shape)
-    dW, db, _ = run_cl(x, Wt, b, strides_pads, 2, dout, with_dx=False)
+    dout = np.random.default_rng(3).standard_normal(run_cl(x, Wt, b, strides_pads, nc).shape)
+    dW, db, _ = run_cl(x, Wt, b, strides_pads, nc, dout, with_dx=False)
     dW_ref, db_ref, _ = conv_backward_ref(x, Wt, dout, *strides_pads)
     np.testing.assert_allclose(dW, dW_ref, rtol=1e-10)
     np.testing.assert_allclose(db, db_ref, rtol=1e-10)
 
 
-@pytest.mark.parametrize("P, N, expected", [(196, 32, 1), (64, 32, 4), (64, 3, 3), (49, 256, 5), (10**4, 5, 1)])
-def test_chunk_rows_targets_rows_within_the_range(P, N, expected):
-    assert conv.chunk_rows(P, N) == expected
+@pytest.mark.parametrize("P, expected", [(196, 1), (129, 1), (128, 2), (64, 4), (49, 5), (10**4, 1)])
+def test_chunk_rows_targets_rows_whatever_the_batch(P, expected):
+    assert conv.chunk_rows(P) == expected
 
 
 # ---------------------------------------------------------------------------------------------- stride 1
@@ -299,12 +300,14 @@ PATH_PARAMS = [  # strides other than 1 always take the channels-last path
 ]
 
 
+@pytest.mark.parametrize("chunk", [1, 2])
 @pytest.mark.parametrize("config, path", PATH_PARAMS)
-def test_conv2d_gradcheck_both_paths_across_chunk_boundaries(monkeypatch, config, path):
-    """Batches of 5 in chunks of 2 samples (the last chunk holds one), float64 central differences."""
+def test_conv2d_gradcheck_both_paths_across_chunk_boundaries(monkeypatch, config, path, chunk):
+    """Batches of 5 in chunks of 2 samples (the last chunk holds one) and of one sample (the channels-last GEMMs
+    then write the output planes in place), float64 central differences."""
     C, H, W, F, k, s, p = config
-    monkeypatch.setattr(conv, "chunk_rows", lambda P, N: min(2, N))
-    monkeypatch.setattr(conv, "chunk_samples", lambda *args: 2)
+    monkeypatch.setattr(conv, "chunk_rows", lambda P: chunk)
+    monkeypatch.setattr(conv, "chunk_samples", lambda *args: chunk)
     layer = L.Conv2D(F, k, stride=s, padding=p)
     layer.path = PATHS[path]
     layer.build((C, H, W), np.float64, np.random.default_rng(0))

@@ -191,7 +191,7 @@ class Conv2D(Layer):
 
     def _forward_cl(self, t, x, xp, out, training, Wr):
         N, K, F, P = x.shape[0], self._K, self.filters, self._P
-        nc = _conv.chunk_rows(P, N)
+        nc = _conv.chunk_rows(P)
         _conv.pad_nhwc(x, *self.padding, xp)
         alloc = self._buffer if training else (lambda name, size: np.empty(size, self.dtype))
         cols, gemm = alloc(f"cols_{t}", nc * P * K), alloc(f"gemm_{t}", nc * P * F)
@@ -242,8 +242,8 @@ class Conv2D(Layer):
                 dcols, dxpad = self._buffer(f"dcols1_{t}", K * nc * P1), self._buffer(f"dxpad_{t}", C * L).reshape(C, L)
                 _conv.conv_backward_data_s1(dout, self.W, *self.padding, nc, doutp, dcols, dxpad, dx)
         else:
-            nc = _conv.chunk_rows(P, N)
-            cols, doutT = self._buffer(f"cols_{t}", nc * P * K), self._buffer(f"gemm_{t}", nc * P * F)
+            nc = _conv.chunk_rows(P)
+            cols, dT = self._buffer(f"cols_{t}", nc * P * K), self._buffer(f"gemm_{t}", nc * P * F)
             if dx is not None:
                 Hp, Wp, C = self._padded_shape()
                 dcols = self._buffer(f"dcols_{t}", nc * P * K)
@@ -253,7 +253,7 @@ class Conv2D(Layer):
             dWr = self._buffer(f"dWr_{t}", F * K).reshape(F, K)
             dWr.fill(0)
             _conv.conv_backward_cl(dout, self._xp[a : a + N], Wr, *self.kernel_size, *self.stride, *self.padding, nc,
-                                   cols, doutT, dcols, dxp, dW_tmp, dWr, db, dx)
+                                   cols, dT, dcols, dxp, dW_tmp, dWr, db, dx)
             _conv.grads_from_cl(dWr, dW)
         if t == 0 and l2:
             dW += self.dtype.type(l2) * self.W  # as the kernels added it: the product in the weights' dtype
