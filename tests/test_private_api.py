@@ -23,6 +23,11 @@ NUMBA = [
     ("numba.core.caching", "FunctionCache._index_key"),
     ("numba.core.caching", "FunctionCache.load_overload"),
     ("numba.core.caching", "FunctionCache.save_overload"),
+    # kernels/_jit.py: a cached kernel loaded without refreshing the whole target (_prepare_to_load)
+    ("numba.core.caching", "FunctionCache._load_overload"),
+    ("numba.core.caching", "FunctionCache._guard_against_spurious_io_errors"),
+    ("numba.core.runtime", "rtsys.initialize"),
+    ("numba.cpython.hashing", "_hashsecret"),
     # kernels/_cache_file.py: the checked index and data files
     ("numba.core.caching", "IndexDataCacheFile"),
     ("numba.core.caching", "IndexDataCacheFile._load_index"),
