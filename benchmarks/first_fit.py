@@ -26,7 +26,9 @@ parameters but those named; scikit-learn's MLP measured in the same run, alterna
   scikit-learn / fastnn, and when (seconds after the cold fit began) fastnn's fits began running fused.
 - ``later``: the same fits in a later process, whose cache that session filled (its background compile waited for).
 - ``grid`` with ``--fresh`` adds the threading backend (``joblib.parallel_backend("threading", n_jobs=2)`` with one
-  BLAS thread per fit: ``threadpool_limits(1, user_api="blas")``).
+  BLAS thread per fit: ``threadpool_limits(1, user_api="blas")``) and the search's floor: the same search of an
+  estimator whose fits cost nothing, in loky workers (Python starts, imports, workers, scoring), which no
+  estimator's search can beat.
 - ``cnn``: as above (``CNNClassifier``'s cold first fit, with its compile helper: the default path).
 - ``import``: what ``import fastnn`` adds to ``import sklearn.neural_network, sklearn.model_selection``.
 
@@ -90,6 +92,20 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 if "{impl}" == "fastnn":
     from fastnn import MLPClassifier
+elif "{impl}" == "floor":  # the search's own cost: an estimator whose fits and predictions cost nothing
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class MLPClassifier(ClassifierMixin, BaseEstimator):
+        def __init__(self, hidden_layer_sizes=(100,), alpha=1e-4, max_iter=200, random_state=None):
+            self.hidden_layer_sizes, self.alpha = hidden_layer_sizes, alpha
+            self.max_iter, self.random_state = max_iter, random_state
+
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            return self
+
+        def predict(self, X):
+            return np.full(len(X), self.classes_[0])
 else:
     from sklearn.neural_network import MLPClassifier
 grid = {{"mlpclassifier__hidden_layer_sizes": [(50,), (100,), (50, 50), (100, 100), (50, 50, 50)],
@@ -228,7 +244,7 @@ def case_extra(repeats, quick):
 def case_grid(repeats, quick, threading=False):
     """Wall times of fresh processes running the grid search: fastnn with an empty cache and a warm one (and, with
     ``threading``, warm under joblib's threading backend), against scikit-learn's default (loky) search."""
-    times = {"cold": [], "warm": [], "threads": [], "sk": []}
+    times = {"cold": [], "warm": [], "threads": [], "floor": [], "sk": []}
     warm_cache = tempfile.mkdtemp(prefix="fastnn-warm-")
 
     def grid(impl, backend="loky"):
@@ -243,6 +259,7 @@ def case_grid(repeats, quick, threading=False):
             times["warm"].append(run(grid("fastnn"), warm_cache)[1])
             if threading:
                 times["threads"].append(run(grid("fastnn", "threading"), warm_cache)[1])
+                times["floor"].append(run(grid("floor"))[1])
     finally:
         shutil.rmtree(warm_cache, ignore_errors=True)
     m = {k: statistics.median(v) for k, v in times.items() if v}
@@ -255,6 +272,8 @@ def case_grid(repeats, quick, threading=False):
     if threading:
         rows.append(("same, warm, joblib threading backend (wall)", f"{m['threads']:.1f} s", f"{s:.1f} s",
                      f"{m['threads'] / s:.2f}x", "<= 0.25x"))
+        rows.append(("floor: the same search (loky) of an estimator whose fits cost nothing", f"{m['floor']:.1f} s",
+                     f"{s:.1f} s", f"{m['floor'] / s:.2f}x", "-"))
     return rows
 
 
