@@ -192,8 +192,9 @@ def _prepare_to_load(target_context):
     """Make Numba's CPU target ready to run a cached kernel: the runtime's symbols (``rtsys.initialize``) and the
     hash secrets' (``numba.cpython.hashing``), the only ones that the target's ``refresh`` adds beside those of its
     creation. Numba's own ``load_overload`` calls ``refresh`` instead, which also imports and installs every lowering
-    registry (ufuncs, linalg, ...): about 0.25 s of a process that only loads kernels (measured: a fit in a process
-    whose kernels are cached, digits h100 batch 32 20 epochs, 0.42 -> 0.14 s; loading ``mlp_epoch`` 274 -> 35 ms).
+    registry (ufuncs, linalg, ...): about 0.25 s of a process that only loads kernels (measured: the first fit of a
+    process whose kernels are cached, digits h100 batch 32 20 epochs, 0.42 -> 0.14 s with Numba already imported
+    and 0.44-0.49 -> 0.31-0.34 s with its import; loading ``mlp_epoch`` 274 -> 35 ms).
     The registries serve compiles, and Numba's compiler refreshes the target itself before each one, so a kernel
     compiled later in the process still finds them. ``parallel=True`` kernels would also need the thread pool's
     symbols: their caches keep the full refresh (``KernelCache.full_refresh``)."""

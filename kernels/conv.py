@@ -103,13 +103,6 @@ def _add(src, dst):
 
 
 @jit(inline="always")
-def _add_scalar(dst, value):
-    """``dst += value`` for a 1-D view."""
-    for q in range(dst.shape[0]):
-        dst[q] += value
-
-
-@jit(inline="always")
 def _copy_bias(src, dst, bias):
     """``dst[:] = src + bias`` for 1-D views."""
     for q in range(dst.shape[0]):
@@ -382,7 +375,7 @@ def conv_forward_cl(xp, Wr, b, kh, kw, sh, sw, nc, cols_buf, gemm_buf, out):
             planes = out[n0].reshape(F, P)
             gemm(Wr, cols.T, planes)
             for f in range(F):
-                _add_scalar(planes[f], b[f])
+                _copy_bias(planes[f], planes[f], b[f])
             continue
         prod = gemm_buf[: m * F].reshape(m, F)
         gemm(cols, Wr.T, prod)
@@ -397,8 +390,9 @@ def conv_backward_cl(dout, xp, Wr, kh, kw, sh, sw, ph, pw, nc, cols_buf, dT_buf,
     ``dWr += sum_chunks dT @ cols`` (the weight gradient in the columns' order, ``(F, K)``; the caller
     reorders it with :func:`grads_from_cl` and adds any weight decay), ``db += dout.sum(axis=(0, 2, 3))`` (both
     into arrays the caller zeroed) and, unless ``dx.size == 0``, ``dx = col2im(dT.T @ Wr)``. Work buffers: 1-D
-    ``cols_buf``, ``dT_buf``, ``dcols_buf`` (``nc*P*K``, ``nc*P*F`` (unused when ``nc == 1``), ``nc*P*K`` values;
-    ``dcols_buf`` unused when ``dx`` is empty), ``dxp (Hp, Wp, C)`` (one padded sample) and ``dW_tmp (F, K)`` (a chunk's gradient)."""
+    ``cols_buf``, ``dT_buf``, ``dcols_buf`` of ``nc*P*K``, ``nc*P*F`` and ``nc*P*K`` values (``dT_buf`` unused when
+    ``nc == 1``, ``dcols_buf`` when ``dx`` is empty), ``dxp (Hp, Wp, C)`` (one padded sample) and ``dW_tmp (F, K)``
+    (a chunk's gradient)."""
     N, F, Ho, Wo = dout.shape
     K = Wr.shape[1]
     C = K // (kh * kw)
