@@ -25,7 +25,9 @@ buffers and BLAS held at one thread, so one and several threads use the same com
 import numpy as np
 
 from ._jit import jit
+from .activations import _forward as activation
 from .blas import gemm
+from .codes import RELU
 
 
 def out_size(size, k, s, p):
@@ -439,3 +441,90 @@ def conv_backward_cl(dout, xp, Wr, kh, kw, sh, sw, ph, pw, nc, cols_buf, dT_buf,
                         dst = dx[n, c, h]
                         for w in range(Wd):
                             dst[w] = src[w + pw, c]
+
+
+# ------------------------------------------------------------------------------------------------ inference, NHWC
+# A network's inference runs its conv stacks channels last from end to end (``fastnn.network.channels_last``): each
+# convolution reads a padded NHWC input and writes its NHWC output ``(N, H', W', F)`` straight from the GEMM, whose
+# rows are exactly those (no transposing pass), with the bias and the following activation applied to each chunk
+# while it is in cache. First layers (``K < COLS_T_BELOW``) build their columns transposed, ``(K, m)``, whose runs
+# follow the output row instead of being ``kw*C`` values long (``kw*C = 3`` on a 1-channel 3x3 layer) and pass
+# them to BLAS as the transposed operand. Measured on one thread, digits CNN, 1797 images: the 1 -> 16 layer's
+# inference 2.66 ms (rows of columns, separate bias) -> 1.75 ms.
+
+#: Patch sizes ``K`` below which the inference kernel builds its columns transposed.
+COLS_T_BELOW = 16
+
+
+@jit
+def pad_cl(x, ph, pw, xp):
+    """``xp[n, h + ph, w + pw, :] = x[n, h, w, :]``, zero on the border: NHWC ``x (N, H, W, C)`` into ``xp (N, H +
+    2ph, W + 2pw, C)``, one contiguous run per row."""
+    N, H, W, C = x.shape
+    Hp, Wp = xp.shape[1], xp.shape[2]
+    zero = x.dtype.type(0)
+    for n in range(N):
+        dst = xp[n].reshape(Hp, Wp * C)
+        src = x[n].reshape(H, W * C)
+        for h in range(Hp):
+            row = dst[h]
+            if h < ph or h >= ph + H:
+                _fill(row, zero)
+            else:
+                _fill(row[: pw * C], zero)
+                _copy(src[h - ph], row[pw * C : (pw + W) * C])
+                _fill(row[(pw + W) * C :], zero)
+
+
+@jit
+def _im2col_cl_t(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, colsT):
+    """``colsT[(i*kw + j)*C + c, (n - n0)*P + oh*W' + ow] = xp[n, oh*sh + i, ow*sw + j, c]``: :func:`_im2col_cl`'s
+    columns, transposed."""
+    C = xp.shape[3]
+    P = Ho * Wo
+    for i in range(kh):
+        for j in range(kw):
+            for c in range(C):
+                dst = colsT[(i * kw + j) * C + c]
+                for n in range(n0, n1):
+                    for oh in range(Ho):
+                        src = xp[n, oh * sh + i]
+                        base = (n - n0) * P + oh * Wo
+                        for ow in range(Wo):
+                            dst[base + ow] = src[ow * sw + j, c]
+
+
+@jit
+def conv_infer_cl(xp, Wr, b, kh, kw, sh, sw, nc, code, slope, cols_buf, out):
+    """``out = act(conv(x, W) + b)`` in NHWC, ``out (N, H', W', F)``, from the padded NHWC ``xp`` (:func:`pad_nhwc`
+    or :func:`pad_cl`) and ``Wr = weights_cl(W)``, in chunks of ``nc`` samples; ``act`` is the activation ``code`` of
+    ``kernels.activations`` (with its ``slope``). ``cols_buf``: 1-D, at least ``nc*P*K`` values."""
+    N, Ho, Wo, F = out.shape
+    K = Wr.shape[1]
+    P = Ho * Wo
+    rows = out.reshape(N * P, F)
+    flat = out.reshape(N * P * F)
+    zero = out.dtype.type(0)
+    nc = max(nc, 1)
+    for n0 in range(0, N, nc):
+        n1 = min(N, n0 + nc)
+        m = (n1 - n0) * P
+        if K < COLS_T_BELOW:
+            colsT = cols_buf[: m * K].reshape(K, m)
+            _im2col_cl_t(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, colsT)
+            gemm(colsT.T, Wr.T, rows[n0 * P : n1 * P])
+        else:
+            cols = cols_buf[: m * K].reshape(m, K)
+            _im2col_cl(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, cols)
+            gemm(cols, Wr.T, rows[n0 * P : n1 * P])
+        chunk = flat[n0 * P * F : n1 * P * F]
+        if code == RELU:  # bias and ReLU in one pass
+            for p in range(m):
+                for f in range(F):
+                    v = chunk[p * F + f] + b[f]
+                    chunk[p * F + f] = v if v > zero else zero
+        else:
+            for p in range(m):
+                for f in range(F):
+                    chunk[p * F + f] += b[f]
+            activation(chunk, code, slope, chunk)

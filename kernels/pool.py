@@ -174,3 +174,54 @@ def avgpool_backward(dout, kh, kw, sh, sw, dx):
                     for i in range(kh):
                         for j in range(kw):
                             dx[n, c, oh * sh + i, ow * sw + j] += g
+
+
+# ------------------------------------------------------------------------------------------------ inference, NHWC
+@jit
+def pool_cl(x, kh, kw, sh, sw, average, out):
+    """Inference pooling in NHWC (``fastnn.network.channels_last``): ``out (N, H', W', C)`` = the window maxima
+    (:func:`_wins`'s rule: the first maximum, a NaN wins) or, with ``average``, means of ``x (N, H, W, C)``; no
+    winners recorded. Each output pixel combines the window's pixels as whole rows of ``C`` channels (contiguous,
+    vectorised); 2x2 windows at stride 2 read their four pixels at once."""
+    N, H, W, C = x.shape
+    Ho, Wo = out.shape[1], out.shape[2]
+    scale = x.dtype.type(1.0 / (kh * kw))
+    for n in range(N):
+        src = x[n].reshape(H, W * C)
+        dst = out[n].reshape(Ho, Wo * C)
+        for oh in range(Ho):
+            o = dst[oh]
+            if not average and kh == 2 and kw == 2 and sh == 2 and sw == 2:
+                r0, r1 = src[2 * oh], src[2 * oh + 1]
+                for ow in range(Wo):
+                    a = 2 * ow * C
+                    for c in range(C):
+                        m = r0[a + c]
+                        v = r0[a + C + c]
+                        m = v if _wins(v, m) else m
+                        v = r1[a + c]
+                        m = v if _wins(v, m) else m
+                        v = r1[a + C + c]
+                        o[ow * C + c] = v if _wins(v, m) else m
+                continue
+            for ow in range(Wo):
+                a = ow * sw * C
+                first = src[oh * sh]
+                for c in range(C):
+                    o[ow * C + c] = first[a + c]
+                for i in range(kh):
+                    r = src[oh * sh + i]
+                    for j in range(kw):
+                        if i == 0 and j == 0:
+                            continue
+                        s = a + j * C
+                        for c in range(C):
+                            v = r[s + c]
+                            if average:
+                                o[ow * C + c] += v
+                            else:
+                                m = o[ow * C + c]
+                                o[ow * C + c] = v if _wins(v, m) else m
+                if average:
+                    for c in range(C):
+                        o[ow * C + c] *= scale

@@ -9,6 +9,7 @@ import pytest
 from fastnn import Sequential, SoftmaxCrossEntropy
 from fastnn.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, workspace
 from fastnn.network import sequential
+from fastnn.network.channels_last import ConvStack
 
 
 def _net(layers):
@@ -112,13 +113,13 @@ def test_a_batch_larger_than_a_block_runs_in_row_blocks_with_the_result_of_fresh
     monkeypatch.setattr(sequential, "REUSE_VALUES", 0)
     monkeypatch.setattr(sequential, "MAX_VALUES", 7 * widest + 5)  # blocks of 7 rows
     seen = []
-    conv_forward = type(net.layers[0])._forward
+    stack_forward = ConvStack._forward  # the conv stack: the first step of the network's inference
 
     def spy(self, x, training):
         seen.append(x.shape[0])
-        return conv_forward(self, x, training)
+        return stack_forward(self, x, training)
 
-    monkeypatch.setattr(type(net.layers[0]), "_forward", spy)
+    monkeypatch.setattr(ConvStack, "_forward", spy)
     x = rng.standard_normal((30, 1, 6, 6))
     out = net.forward(x)
     assert seen == [7, 7, 7, 7, 2]

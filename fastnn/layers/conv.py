@@ -209,6 +209,22 @@ class Conv2D(Layer):
                 C, _, _, L, _, _ = self._s1_geometry(xs.shape[0])
                 self._forward_s1(0, xs, workspace.scratch("conv-xpad", (xs.shape[0], C, L), self.dtype), outs, False)
 
+    def _infer_cl(self, x, out, nchw, code, slope, Wr):
+        """Inference channels last, for a network's conv stack (``fastnn.network.channels_last``): ``out (N, H', W',
+        F) = act(conv(x) + b)`` with the activation ``code``/``slope`` of ``kernels.activations`` applied in the
+        same pass, from ``x (N, H, W, C)`` (``(N, C, H, W)`` when ``nchw``: the stack's first layer) and ``Wr``
+        from ``weights_cl``. Serial: the stack splits the batch."""
+        (ph, pw), K, P = self.padding, self._K, self._P
+        if nchw or ph or pw:
+            xp = workspace.scratch("conv-xp", (x.shape[0], *self._padded_shape()), self.dtype)
+            (_conv.pad_nhwc if nchw else _conv.pad_cl)(x, ph, pw, xp)
+        else:
+            xp = x
+        nc = _conv.chunk_rows(P)
+        cols = np.empty(nc * P * K, self.dtype)
+        _conv.conv_infer_cl(xp, Wr, self.b, *self.kernel_size, *self.stride, nc, code, slope, cols, out)
+        return out
+
     def backward(self, dout, l2=0.0):
         ranges = self._cached("_ranges")
         dout = np.ascontiguousarray(dout, dtype=self.dtype)

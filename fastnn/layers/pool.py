@@ -35,6 +35,12 @@ class _Pool2D(Layer):
         """Per-thread sample ranges of a pass over ``N`` samples (the thread policy of ``fastnn.layers.conv``)."""
         return split(N, int(np.prod(self.input_shape)), "pool")
 
+    def _infer_cl(self, x, out):
+        """Inference channels last, for a network's conv stack (``fastnn.network.channels_last``): ``out (N, H', W',
+        C)`` pooled from ``x (N, H, W, C)``. Serial: the stack splits the batch."""
+        _pool.pool_cl(x, *self.pool_size, *self.stride, isinstance(self, AvgPool2D), out)
+        return out
+
     def __repr__(self):
         return f"{type(self).__name__}({self.pool_size}, stride={self.stride})"
 

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import background, compile_helper
+from .channels_last import ConvStack, inference_steps
 from .fused import FusedMLP
 from .summary import summarize
 from ..kernels import on_first_miss
@@ -160,6 +161,7 @@ class Sequential:
         self._plan = None
         self._layered_buffers = None
         self._widest_output = None
+        self._steps = None
         self.optimizer.reset()
         self.built = True
         return self
@@ -207,7 +209,7 @@ class Sequential:
             return out
 
     def _inference(self, X, pool):
-        for layer in self.layers:
+        for layer in self._inference_steps():
             if pool is not None:
                 pool.input = X
             X = layer._forward(X, False)
@@ -272,7 +274,8 @@ class Sequential:
         """BLAS at one thread within the block when a layer splits a batch of ``n`` across threads: a BLAS call at
         two threads between their passes (a Dense layer, the optimizer) leaves OpenBLAS's worker spinning on the
         core the split needs. Otherwise BLAS as set."""
-        return blas_at_most(1) if any(layer.splits(n) for layer in self.layers) else contextlib.nullcontext()
+        steps = self.layers + [s for s in self._inference_steps() if isinstance(s, ConvStack)]
+        return blas_at_most(1) if any(step.splits(n) for step in steps) else contextlib.nullcontext()
 
     def train_epoch(self, X, Y, sample_weight, order, batch_size, alpha, scale=1.0, steps_left=0):
         """One optimizer step per mini-batch of ``order`` (``batch_size`` rows, the last one shorter) over rows ``X``
@@ -315,6 +318,14 @@ class Sequential:
         if widest is None:
             widest = self._widest_output = max(math.prod(layer.output_shape) for layer in self.layers)
         return widest
+
+    def _inference_steps(self):
+        """The layers an inference pass runs, conv stacks as one channels-last step each (``channels_last``); made
+        once per built network."""
+        steps = getattr(self, "_steps", None)  # None until the first inference (or from an older pickle)
+        if steps is None:
+            steps = self._steps = inference_steps(self.layers)
+        return steps
 
     def _fused_plan(self):
         """The ``FusedMLP`` of this built network, made on first use; None when it does not fuse (``fused=False``,
