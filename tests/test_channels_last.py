@@ -81,8 +81,8 @@ def test_pool_cl_max_lets_nan_win(kh, kw, sh, sw):
 
 
 # ---------------------------------------------------------------------------------------------- networks
-def net_of(layers, shape, dtype=np.float32, seed=0):
-    net = Sequential(layers, SoftmaxCrossEntropy())
+def net_of(layers, shape, dtype=np.float32, seed=0, fused=True):
+    net = Sequential(layers, SoftmaxCrossEntropy(), fused=fused)
     net.build(shape, dtype, random_state=seed)
     for p in net.params:  # non-zero biases: the fused bias pass must add them
         p += np.random.default_rng(seed).uniform(-0.1, 0.1, p.shape).astype(dtype)
@@ -155,3 +155,55 @@ def test_stack_after_training_sees_the_new_weights():
     after = net.forward(x)
     assert not np.allclose(before, after)
     np.testing.assert_allclose(after, layer_by_layer(net, x), **TOL[np.float32])
+
+
+def _spy_stacks(monkeypatch):
+    ran = []
+    forward = ConvStack._forward
+    monkeypatch.setattr(ConvStack, "_forward", lambda self, x, training=False: ran.append(x.shape[0]) or forward(
+        self, x, training))
+    return ran
+
+
+def test_fused_false_runs_the_layers_and_true_the_stack(monkeypatch):
+    ran = _spy_stacks(monkeypatch)
+    shape, layers = STACKS["digits"]
+    x = np.random.default_rng(5).random((3, *shape), dtype=np.float32)
+    layered = net_of(layers(), shape, fused=False)
+    stacked = net_of(layers(), shape, fused=True)
+    np.testing.assert_array_equal(layered.forward(x), stacked.forward(x))
+    assert ran == [3]  # the stacked network's pass only
+
+
+def test_auto_runs_the_layers_until_the_stack_kernels_are_compiled(monkeypatch):
+    """'auto' never compiles at prediction time: a stack whose kernels are neither compiled nor cached runs its layers;
+    once they are (here: compiled by a fused=True network of the same dtype), it runs channels last."""
+    from fastnn.network import channels_last
+
+    ran = _spy_stacks(monkeypatch)
+    shape, layers = STACKS["digits"]
+    x = np.random.default_rng(6).random((2, *shape), dtype=np.float32)
+    net = net_of(layers(), shape, fused="auto")
+    compiled = {"now": False}
+    monkeypatch.setattr(channels_last, "is_compiled", lambda kernel, sig: compiled["now"])
+    monkeypatch.setattr(channels_last, "is_cached", lambda kernel, sig: False)
+    monkeypatch.setattr(channels_last, "RECHECK_SECONDS", 0.0)
+    expected = layer_by_layer(net, x)
+    np.testing.assert_array_equal(net.forward(x), expected)
+    assert ran == []
+    compiled["now"] = True
+    np.testing.assert_array_equal(net.forward(x), expected)
+    assert ran == [2]
+
+
+def test_stack_signatures_are_the_ones_a_pass_compiles():
+    """``ConvStack.ready`` looks up the signatures a real pass dispatches on: after a pass, each is compiled."""
+    from fastnn.kernels import is_compiled
+
+    for dtype in (np.float32, np.float64):
+        shape, layers = STACKS["avgpool_overlap_then_act"]
+        net = net_of(layers(), shape, dtype, fused=True)
+        net.forward(np.zeros((2, *shape), dtype))
+        stack = net._inference_steps()[0]
+        assert all(is_compiled(kernel, sig) for kernel, sig in stack._signatures())
+        assert stack.ready("auto") and not stack.ready(False)

@@ -44,7 +44,8 @@ if mode == "capture":  # the spec a cold fit hands its helper, copied to argv[3]
 if mode == "record":
     import pickle
     with open(sys.argv[3], "rb") as handle:
-        print(json.dumps(sorted({d.py_func.__name__ for d, _ in compile_helper.record(*pickle.load(handle))})))
+        calls, stacks = compile_helper.record(*pickle.load(handle))
+        print(json.dumps(sorted({d.py_func.__name__ for d, _ in calls + stacks})))
     sys.exit(0)
 with compile_seconds() as seconds:
     model = eval(net).fit(X, y)

@@ -85,8 +85,9 @@ def _cnn_fits(dtype):
 
     X, labels, _ = _data(features=64)  # 8 x 8 images
     # a first convolution of one channel (padded-width kernels), then one of 16 (channels-last kernels)
-    CNNClassifier(conv_layers=((16, 3), (2, 3)), max_iter=1, batch_size=8, dtype=dtype, random_state=0).fit(
-        X, labels).predict(X)
+    # fused=True: the prediction runs the conv stack channels last, compiling its kernels ('auto' then loads them)
+    CNNClassifier(conv_layers=((16, 3), (2, 3)), max_iter=1, batch_size=8, dtype=dtype, fused=True,
+                  random_state=0).fit(X, labels).predict(X)
 
 
 def warmup(dtype="float32", cnn=True, verbose=True):

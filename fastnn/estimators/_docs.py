@@ -203,7 +203,12 @@ PARAMETERS = {
         "machine and fastnn version. With background compiles off (``FASTNN_BACKGROUND_COMPILE=0`` or "
         "``fastnn.set_background_compile(False)``), the fit compiles the kernel itself only when its remaining "
         "epochs repay the compile. ``fastnn.warmup()`` compiles it ahead of time. Every way gives bit-identical "
-        "results; only the time differs.",
+        "results; only the time differs. Networks with convolutions always train layer by layer; for their "
+        "predictions the setting chooses how each conv stack (a convolution and the convolutions, activations, "
+        "pooling and dropout after it) runs: channels last in one pass (``True``), layer by layer (``False``), or "
+        "channels last once its kernels are compiled or in the kernel cache (``'auto'``: a cold fit compiles them "
+        "in its compile helper while it trains, ``fastnn.warmup()`` ahead of time; until then layer by layer, so "
+        "that a prediction never waits for a compile). Both give the same values up to float rounding.",
     ),
     "transform_layer": (
         "int or None",

@@ -86,7 +86,8 @@ class CNNClassifier(LayerFeatures, ModelSummary, DenseLayers, ShapedInput, Class
     -----
     A convolution runs as im2col plus one matrix product per chunk of samples (channels-last columns once the
     input has many channels); a layer splits its batch over threads, up to the BLAS thread setting, and holds BLAS
-    itself at one thread meanwhile. ``fused`` has no effect here: a network with convolutions trains layer by layer.
+    itself at one thread meanwhile. A network with convolutions trains layer by layer; ``fused`` chooses how its
+    predictions run (channels last through each conv stack, or layer by layer: see ``fused``).
 
     Examples
     --------

@@ -11,12 +11,23 @@ to NHWC and its output back, and runs each activation and pooling as a pass of i
 Threads: one split of the batch for the whole stack (``layers.threads``), each range running every layer in turn on
 its thread's work arrays: one fork/join per stack instead of one per layer.
 
+Tiers, as the fused dense path's (``Sequential.fused``): with ``'auto'`` a stack runs channels last once its
+kernels are compiled in this process or stored in the kernel cache (``ConvStack.ready``); until then its layers run
+one by one, with the kernels training compiled, so that a first prediction compiles nothing. A cold fit's compile
+helper (``compile_helper``) compiles them after the training step's, while the fit trains; ``fastnn.warmup()``
+compiles them ahead of time. ``True`` always runs stacks channels last, ``False`` never.
+
 Training never comes here: its layers keep ``(N, C, H, W)`` outputs for their backward passes.
 """
+import time
+
 import numpy as np
 
+from .fused import RECHECK_SECONDS
 from ..kernels import activations as _act
-from ..kernels import codes
+from ..kernels import codes, is_cached, is_compiled, signature
+from ..kernels import conv as _conv
+from ..kernels import pool as _pool
 from ..layers import Activation, AvgPool2D, Conv2D, Dropout, MaxPool2D, workspace
 from ..layers.threads import run, split
 
@@ -60,6 +71,29 @@ class ConvStack:
         self.output_shape = self.layers[-1].output_shape
         self.dtype = self.layers[0].dtype
         self._work = sum(layer.filters * layer._K * layer._P for layer in self.layers if isinstance(layer, Conv2D))
+        self._ready, self._next_look = False, 0.0
+
+    def ready(self, fused):
+        """Whether inference runs this stack channels last under the network's ``fused`` setting: always with True,
+        never with False; with ``'auto'`` once every kernel it calls is compiled in this process or in the kernel
+        cache (whose index is read again at most every ``RECHECK_SECONDS``: a compile helper may be filling it)."""
+        if fused != "auto":
+            return bool(fused)
+        if not self._ready and time.monotonic() >= self._next_look:
+            self._next_look = time.monotonic() + RECHECK_SECONDS
+            self._ready = all(is_compiled(k, sig) or is_cached(k, sig) for k, sig in self._signatures())
+        return self._ready
+
+    def _signatures(self):
+        """``(kernel, signature)`` of each kernel a pass calls, typed from stand-ins of its arguments' types."""
+        a1, a2, a4 = (np.zeros((1,) * ndim, self.dtype) for ndim in (1, 2, 4))
+        calls = [(_conv.pad_nhwc, (a4, 1, 1, a4)), (_conv.conv_infer_cl, (a4, a2, a1, 1, 1, 1, 1, 1, 1, 0.0, a1, a4))]
+        if any(isinstance(layer, Conv2D) and any(layer.padding) for layer, _, _ in self.ops[1:]):
+            calls.append((_conv.pad_cl, (a4, 1, 1, a4)))
+        if any(isinstance(layer, (MaxPool2D, AvgPool2D)) for layer, _, _ in self.ops):
+            calls.append((_pool.pool_cl, (a4, 1, 1, 1, 1, False, a4)))
+        calls += [(_act.FORWARD[layer.code], (a1, 0.0, a1)) for layer, _, _ in self.ops if isinstance(layer, Activation)]
+        return [(kernel, signature(kernel, args)) for kernel, args in calls]
 
     def splits(self, n):
         return len(split(n, self._work)) > 1

@@ -10,7 +10,8 @@ two rows of the batch go to a fresh interpreter, which
    modules replaced by recorders that call nothing (kernels called from kernels are compiled with their callers),
    so the types are those of the real fit;
 2. compiles them in the reverse order (the prediction's output kernel first, the first layer's forward and the
-   input check last),
+   input check last), then, at low priority (``nice`` 10) while the fit trains, those of the conv stacks'
+   channels-last inference (``channels_last``; the first layer-by-layer prediction needs none of them),
    skipping what is cached or being compiled by another process;
 3. for a network that fuses (``fused='auto'`` MLPs), goes on as the background compile of the fit's fused epoch
    variant (``background.main``: low priority, its lock), which the fit does not start while a helper runs.
@@ -32,6 +33,7 @@ import weakref
 import numpy as np
 
 from . import background
+from .channels_last import ConvStack
 
 TIMEOUT_SECONDS = 600
 #: Networks whose parameters and work buffers exceed this are not handed to a helper (written at the first compile).
@@ -85,8 +87,9 @@ def running():
 
 
 def record(net, X, Y, sample_weight=None):
-    """``[(dispatcher, signature)]``, in call order without repeats, of the kernels that one training step and one
-    prediction of ``net`` call from Python. Meanwhile every fastnn module that holds a kernel module holds a
+    """``(calls, stacks)``: ``[(dispatcher, signature)]``, in call order without repeats, of the kernels that one
+    training step and one prediction of ``net`` call from Python, and of those its conv stacks' channels-last
+    inference calls besides (``channels_last``; empty without stacks). Meanwhile every fastnn module that holds a kernel module holds a
     stand-in whose kernels only record their arguments' types (the kernel modules themselves are left alone, since
     kernels that call kernels are compiled against them); the real ones are put back before it returns."""
     from .. import kernels
@@ -127,18 +130,30 @@ def record(net, X, Y, sample_weight=None):
                     replaced.append((module, attr, value))
                     setattr(module, attr, stand_in(value.__name__))
     fused, net.fused = net.fused, False
+    stacks = [s for s in net._inference_steps() if isinstance(s, ConvStack)]
+    ready = [s._ready for s in stacks]
+    layered = None
     try:
         with np.errstate(all="ignore"):
             all_finite(kernel_array(X, net.dtype))  # the estimators' check of prediction input: compiled last
             net.train_step(X, Y, sample_weight, 1e-4)
             net.predict(X)
+            layered = len(calls)
+            if stacks:  # the conv stacks' channels-last inference, which 'auto' runs once its kernels are compiled
+                net.fused = "auto"
+                for s in stacks:
+                    s._ready = True
+                net.predict(X)
     except Exception:  # noqa: BLE001  outputs are never computed here: code that reads them may fail
         pass  # what was recorded before is still worth compiling
     finally:
         for module, attr, value in replaced:  # the real kernels again, for whatever this process does next
             setattr(module, attr, value)
         net.fused = fused
-    return calls
+        for s, was in zip(stacks, ready):
+            s._ready = was
+    layered = len(calls) if layered is None else layered  # a pass that failed: what it recorded
+    return calls[:layered], calls[layered:]
 
 
 def _fused_variant(net, X, Y, sample_weight=None):
@@ -169,7 +184,10 @@ def main(argv=None):
     from ..kernels import compiling_elsewhere, is_cached, is_compiled
 
     fused = _fused_variant(*spec)  # before record() turns fusing off
-    for dispatcher, sig in reversed(record(*spec)):
+    calls, stacks = record(*spec)
+    for i, (dispatcher, sig) in enumerate([*reversed(calls), *stacks]):
+        if i == len(calls) and hasattr(os, "nice"):
+            os.nice(10)  # the fit trains now: its threads first
         if not (is_compiled(dispatcher, sig) or is_cached(dispatcher, sig) or compiling_elsewhere(dispatcher)):
             dispatcher.compile(sig)
     if fused is None:

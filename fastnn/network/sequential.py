@@ -209,10 +209,11 @@ class Sequential:
             return out
 
     def _inference(self, X, pool):
-        for layer in self._inference_steps():
-            if pool is not None:
-                pool.input = X
-            X = layer._forward(X, False)
+        for step in self._inference_steps():
+            for layer in (step,) if not isinstance(step, ConvStack) or step.ready(self.fused) else step.layers:
+                if pool is not None:
+                    pool.input = X
+                X = layer._forward(X, False)
         return X
 
     def predict(self, X):
