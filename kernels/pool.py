@@ -17,6 +17,7 @@ reason given in ``conv.py``.
 """
 
 from ._jit import jit
+from .conv import _copy
 
 
 @jit
@@ -182,7 +183,8 @@ def pool_cl(x, kh, kw, sh, sw, average, out):
     """Inference pooling in NHWC (``fastnn.network.channels_last``): ``out (N, H', W', C)`` = the window maxima
     (:func:`_wins`'s rule: the first maximum, a NaN wins) or, with ``average``, means of ``x (N, H, W, C)``; no
     winners recorded. Each output pixel combines the window's pixels as whole rows of ``C`` channels (contiguous,
-    vectorised); 2x2 windows at stride 2 read their four pixels at once."""
+    vectorised; the generic windows' average 2.9 -> 0.7 ms against indexing per value, 3x3 at stride 2 over the digits
+    CNN's first outputs); 2x2 windows at stride 2 read their four pixels at once (0.25 against 0.72 ms generic)."""
     N, H, W, C = x.shape
     Ho, Wo = out.shape[1], out.shape[2]
     scale = x.dtype.type(1.0 / (kh * kw))
@@ -205,23 +207,19 @@ def pool_cl(x, kh, kw, sh, sw, average, out):
                         o[ow * C + c] = v if _wins(v, m) else m
                 continue
             for ow in range(Wo):
+                o = dst[oh, ow * C : (ow + 1) * C]
                 a = ow * sw * C
-                first = src[oh * sh]
-                for c in range(C):
-                    o[ow * C + c] = first[a + c]
+                _copy(src[oh * sh, a : a + C], o)
                 for i in range(kh):
                     r = src[oh * sh + i]
-                    for j in range(kw):
-                        if i == 0 and j == 0:
-                            continue
-                        s = a + j * C
-                        for c in range(C):
-                            v = r[s + c]
-                            if average:
-                                o[ow * C + c] += v
-                            else:
-                                m = o[ow * C + c]
-                                o[ow * C + c] = v if _wins(v, m) else m
+                    for j in range(1 if i == 0 else 0, kw):
+                        v = r[a + j * C : a + (j + 1) * C]
+                        if average:
+                            for c in range(C):
+                                o[c] += v[c]
+                        else:
+                            for c in range(C):
+                                o[c] = v[c] if _wins(v[c], o[c]) else o[c]
                 if average:
                     for c in range(C):
-                        o[ow * C + c] *= scale
+                        o[c] *= scale
