@@ -5,17 +5,25 @@ the 8x8 images (Conv2D(16, 3) -> ReLU -> MaxPool2D(2) -> Conv2D(32, 3) -> ReLU -
 Each is timed on one row and on the whole set (1797 rows): fastnn's ``predict_proba`` against
 ``InferenceSession.run`` fetching the probabilities of the graph exported with ``zipmap=False``.
 
-As an asv suite, ``OnnxInference`` (skipped where onnxruntime is not installed). As a script, the two run
-alternately in one process, after a warm-up, and the table gives the median per call and the ratio::
+As an asv suite, ``OnnxInference`` (skipped where onnxruntime is not installed). As a script, each implementation
+is measured in a process of its own (onnxruntime's worker threads spin between runs, on the cores that fastnn's
+threads and BLAS's need, so one process holding both slowed fastnn's 1797-row predictions tenfold), the processes
+alternating, and the table gives the median per call and the ratio::
 
     python benchmarks/bench_onnx.py                  # default threads (onnxruntime: one per core)
     python benchmarks/bench_onnx.py --threads 1      # onnxruntime and BLAS limited to one thread
     python benchmarks/bench_onnx.py --quick          # fewer repeats
 
+For the CNN on 1797 rows the table adds a floor row: the convolutions' matrix products alone, as fastnn's inference
+makes them (the shapes and chunks of ``kernels.conv.conv_infer_cl``, the same BLAS call, the batch split over the
+same threads), and no other work: fastnn's inference cannot run faster than that with this BLAS.
+
 Needs the ``onnx`` extra (``pip install fastnn[onnx]``).
 """
 import argparse
+import json
 import os
+import subprocess
 import sys
 import time
 import warnings
@@ -88,19 +96,71 @@ class OnnxInference:
 
 
 # ---------------------------------------------------------------------------------------------- script
-def measure(funcs, rows, repeats, inner):
-    """Median seconds per call of each function on ``rows``: ``repeats`` rounds, the functions in a rotating
-    order within each round, ``inner`` calls timed together per function and round."""
-    times = {name: [] for name in funcs}
-    names = list(funcs)
-    for r in range(repeats):
-        for name in names[r % len(names):] + names[: r % len(names)]:
-            fn = funcs[name]
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                fn(rows)
-            times[name].append((time.perf_counter() - t0) / inner)
-    return {name: float(np.median(t)) for name, t in times.items()}
+def gemm_floor(est):
+    """``run(rows)``: the convolutions' BLAS products of ``est``'s channels-last inference on ``rows`` and nothing
+    else (random operands of the same shapes, the same chunks, the batch split over the same threads, BLAS at one)."""
+    from fastnn.kernels import conv as _conv
+    from fastnn.kernels._jit import jit
+    from fastnn.kernels.blas import gemm
+    from fastnn.layers import Conv2D
+    from fastnn.layers.threads import blas_at_most, run, split
+
+    @jit
+    def products(cols, Wr, out, chunks):
+        for _ in range(chunks):
+            gemm(cols, Wr.T, out)
+
+    net = est.network_
+    rng = np.random.default_rng(0)
+    convs = [layer for layer in net.layers if isinstance(layer, Conv2D)]
+    work = sum(c.filters * c._K * c._P for c in convs)
+
+    def one_range(n):
+        for c in convs:
+            nc = _conv.chunk_rows(c._P)
+            m, K = nc * c._P, c._K
+            cols = rng.random((K, m) if K < _conv.COLS_T_BELOW else (m, K), dtype=np.float32)
+            operand = cols.T if K < _conv.COLS_T_BELOW else cols
+            products(operand, rng.random((c.filters, K), dtype=np.float32), np.empty((m, c.filters), np.float32),
+                     -(-n // nc))
+
+    def floor(rows):
+        with blas_at_most(1):
+            run(lambda t, a, b: one_range(b - a), split(rows.shape[0], work))
+
+    return floor
+
+
+def measure_here(impl, threads, repeats, quick):
+    """``{"model/case": median seconds per call}`` of one implementation (``fastnn``, ``onnxruntime`` or ``floor``,
+    the CNN's matrix products alone) in this process: after a warm-up, ``repeats`` timings of a few calls each."""
+    X = digits()[0]
+    cases = {"one row": (np.array(X[:1]), 20 if quick else 200), f"{len(X)} rows": (np.array(X), 2 if quick else 10)}
+    models = {model: fit_model(model) for model in (["cnn"] if impl == "floor" else MODELS)}
+    if threads:
+        # after the fits: Numba's GEMMs use SciPy's BLAS, loaded with the first compiled kernel
+        from threadpoolctl import threadpool_limits
+
+        limits = threadpool_limits(threads)  # noqa: F841 (kept for the whole measurement)
+    result = {}
+    for model, est in models.items():
+        fn = {"fastnn": lambda: est.predict_proba, "onnxruntime": lambda: session(est, threads),
+              "floor": lambda: gemm_floor(est)}[impl]()
+        for case, (rows, inner) in cases.items():
+            if impl == "floor" and rows.shape[0] == 1:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for _ in range(3):  # warm-up: compilation, first-run allocations
+                    fn(rows)
+                times = []
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    for _ in range(inner):
+                        fn(rows)
+                    times.append((time.perf_counter() - t0) / inner)
+            result[f"{model}/{case}"] = float(np.median(times))
+    return result
 
 
 def _fmt(seconds):
@@ -112,33 +172,37 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime and BLAS threads (default: theirs)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (seconds instead of a minute)")
     parser.add_argument("--table", help="also write the Markdown table, with date, machine and command, to this file")
+    parser.add_argument("--child", choices=IMPLS + ["floor"], help=argparse.SUPPRESS)  # one measuring process
     args = parser.parse_args(argv)
     repeats = 5 if args.quick else 21
-    X = digits()[0]
-    cases = {"one row": (np.array(X[:1]), 20 if args.quick else 200), f"{len(X)} rows": (np.array(X), 2 if args.quick else 10)}
-    lines = [f"Machine: {machine_info()}; threads: {args.threads or 'default'}; median of {repeats} alternating "
-             "rounds per cell", "", "Command: `python benchmarks/bench_onnx.py "
-             + " ".join(sys.argv[1:] if argv is None else argv) + "`", "",
-             "| model | rows | fastnn predict_proba | onnxruntime | fastnn / onnxruntime |", "|---|---|---|---|---|"]
+    if args.child:
+        print(json.dumps(measure_here(args.child, args.threads, repeats, args.quick)))
+        return None
+    rounds = 2 if args.quick else 5
+    lines = [f"Machine: {machine_info()}; threads: {args.threads or 'default'}; median over {rounds} alternating "
+             f"processes per implementation of the medians of {repeats} timings", "",
+             "Command: `python benchmarks/bench_onnx.py " + " ".join(sys.argv[1:] if argv is None else argv) + "`",
+             "", "| model | rows | fastnn predict_proba | onnxruntime | fastnn / onnxruntime |", "|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
-    results = {}
-    models = {model: predictors(model, args.threads) for model in MODELS}
-    if args.threads:
-        # after the fits: Numba's GEMMs use SciPy's BLAS, loaded with the first compiled kernel
-        from threadpoolctl import threadpool_limits
-
-        limits = threadpool_limits(args.threads)  # noqa: F841 (kept for the whole measurement)
-    for model, funcs in models.items():
-        for case, (rows, inner) in cases.items():
-            for fn in funcs.values():  # warm-up: compilation, first-run allocations
-                fn(rows)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                t = measure(funcs, rows, repeats, inner)
-            results[(model, case)] = t
-            lines.append(f"| {model} | {case} | {_fmt(t['fastnn'])} | {_fmt(t['onnxruntime'])} | "
-                         f"{t['fastnn'] / t['onnxruntime']:.2f} |")
-            print(lines[-1], flush=True)
+    runs = {impl: [] for impl in IMPLS + ["floor"]}
+    child = [sys.executable, os.path.abspath(__file__), "--child"]
+    extra = (["--threads", str(args.threads)] if args.threads else []) + (["--quick"] if args.quick else [])
+    for r in range(rounds):
+        order = list(runs)[r % 3:] + list(runs)[: r % 3]
+        for impl in order:
+            out = subprocess.run([*child, impl, *extra], capture_output=True, text=True, check=True).stdout
+            runs[impl].append(json.loads(out.strip().splitlines()[-1]))
+    results = {impl: {key: float(np.median([run[key] for run in done])) for key in done[0]}
+               for impl, done in runs.items()}
+    for key, t in results["fastnn"].items():
+        model, case = key.split("/")
+        ort = results["onnxruntime"][key]
+        lines.append(f"| {model} | {case} | {_fmt(t)} | {_fmt(ort)} | {t / ort:.2f} |")
+        if key in results["floor"]:
+            floor = results["floor"][key]
+            lines.append(f"| cnn: floor, fastnn's matrix products alone | {case} | {_fmt(floor)} | {_fmt(ort)} | "
+                         f"{floor / ort:.2f} |")
+    print("\n".join(lines[6:]))
     print(f"load after: {os.getloadavg()[0]:.2f}")
     if args.table:
         with open(args.table, "w") as f:
