@@ -207,3 +207,34 @@ def test_stack_signatures_are_the_ones_a_pass_compiles():
         stack = net._inference_steps()[0]
         assert all(is_compiled(kernel, sig) for kernel, sig in stack._signatures())
         assert stack.ready("auto") and not stack.ready(False)
+
+
+def test_eight_threads_share_one_stack():
+    """Concurrent predictions on one network: each thread's ranges use that thread's work arrays (the batch splits
+    across the library's own threads too)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shape, layers = STACKS["digits"]
+    net = net_of(layers(), shape)
+    x = np.random.default_rng(7).random((300, *shape), dtype=np.float32)
+    reference = net.forward(x).copy()
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: [net.forward(x).copy() for _ in range(3)], range(8)))
+    for per_thread in results:
+        for out in per_thread:
+            np.testing.assert_array_equal(out, reference)
+
+
+def test_cnn_classifier_predictions_agree_across_fused_settings():
+    from sklearn.datasets import load_digits
+
+    from fastnn import CNNClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16.0, y[:300]
+    common = dict(conv_layers=((8, 3), (16, 3)), max_iter=2, random_state=0)
+    stacked = CNNClassifier(fused=True, **common).fit(X, y)
+    layered = CNNClassifier(fused=False, **common).fit(X, y)
+    np.testing.assert_array_equal(stacked.coefs_[0], layered.coefs_[0])  # training does not depend on it
+    np.testing.assert_allclose(stacked.predict_proba(X), layered.predict_proba(X), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(stacked.predict(X), layered.predict(X))
