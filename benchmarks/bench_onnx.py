@@ -119,8 +119,9 @@ def gemm_floor(est):
         for c in convs:
             nc = _conv.chunk_rows(c._P)
             m, K = nc * c._P, c._K
-            cols = rng.random((K, m) if K < _conv.COLS_T_BELOW else (m, K), dtype=np.float32)
-            operand = cols.T if K < _conv.COLS_T_BELOW else cols
+            cols_t = _conv.transposed(c.input_shape[0], c.stride[1])
+            cols = rng.random((K, m) if cols_t else (m, K), dtype=np.float32)
+            operand = cols.T if cols_t else cols
             products(operand, rng.random((c.filters, K), dtype=np.float32), np.empty((m, c.filters), np.float32),
                      -(-n // nc))
 

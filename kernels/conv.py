@@ -6,17 +6,24 @@ Shapes: ``x (N, C, H, W)``, weights ``W (F, C, kh, kw)``, bias ``b (F,)``, outpu
 
     out[n, f, oh, ow] = b[f] + sum_{c, i, j} W[f, c, i, j] * xpad[n, c, oh*sh + i, ow*sw + j]
 
-Both paths pad the input once, then run im2col + one GEMM per chunk of samples; backward recomputes each
+Every path pads the input once, then runs im2col + one GEMM per chunk of samples; backward recomputes each
 chunk's columns from the padded input (cheaper than keeping the whole batch's columns in memory). The layer
 (``fastnn.layers.conv``) picks the path:
 
 - channels last (``pad_nhwc``, ``conv_forward_cl``, ``conv_backward_cl``): every stride, and stride 1 when the
-  input has many channels. A column row is one output position, ``kh`` contiguous runs of ``kw*C`` values, and
-  the GEMM ``(nc*P, K) @ (K, F)`` is large in both dimensions;
+  input has many channels or small images. A column row is one output position, ``kh`` contiguous runs of
+  ``kw*C`` values, and the GEMM ``(nc*P, K) @ (K, F)`` is large in both dimensions;
+- transposed channels-last columns (``pad_nhwc``, ``conv_forward_clt``, ``conv_backward_clt`` and, for a layer
+  that needs the input gradient, ``conv_backward_data_clt``): stride-1 layers of one input channel on larger
+  images (first layers of MNIST-like images). A transposed column row is one contiguous run along an output row,
+  the GEMM ``(F, K) @ (K, nc*P)``;
 - stride 1 over the padded width (``pad_input``, ``conv_forward_s1``, ``conv_backward_s1`` and, for a layer
-  that needs the input gradient, ``conv_backward_data_s1``): stride-1 layers
-  with few input channels (first layers), where channels-last runs would be a few values long. A column row is
+  that needs the input gradient, ``conv_backward_data_s1``): stride-1 layers of 2-15 input channels on larger
+  images (first layers of colour images), where channels-last runs would be a few values long. A column row is
   one input plane's contiguous run, the GEMM ``(F, K) @ (K, nc*P1)``.
+
+A network's inference runs its conv stacks channels last from end to end, with kernels of its own
+(``conv_infer_cl``, ``pad_cl``; see the last section).
 
 Every buffer is allocated by the caller. The kernels are serial (no ``prange``) and release the GIL: the layers
 split a batch into one sample range per thread and call them from Python threads, each range with its own
@@ -338,6 +345,37 @@ def _im2col_cl(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, cols):
                     _copy(xf[oh * sh + i, start : start + run], row[i * run : (i + 1) * run])
 
 
+@jit
+def _im2col_cl_t(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, colsT):
+    """``colsT[(i*kw + j)*C + c, (n - n0)*P + oh*W' + ow] = xp[n, oh*sh + i, ow*sw + j, c]``: :func:`_im2col_cl`'s
+    columns transposed, used when ``sw*C == 1`` (``transposed``), where each output row's values are one contiguous
+    run of the padded input, copied in one piece."""
+    Hp, Wp, C = xp.shape[1], xp.shape[2], xp.shape[3]
+    P = Ho * Wo
+    step = sw * C
+    for i in range(kh):
+        for j in range(kw):
+            for c in range(C):
+                dst = colsT[(i * kw + j) * C + c]
+                for n in range(n0, n1):
+                    xf = xp[n].reshape(Hp, Wp * C)
+                    for oh in range(Ho):
+                        row = xf[oh * sh + i]
+                        base, start = (n - n0) * P + oh * Wo, j * C + c
+                        if step == 1:
+                            _copy(row[start : start + Wo], dst[base : base + Wo])
+                        else:
+                            for ow in range(Wo):
+                                dst[base + ow] = row[start + ow * step]
+
+
+def transposed(C, sw):
+    """Whether transposed columns, ``(K, nc*P)``, have contiguous runs: one input channel at stride 1, where a column
+    row would be ``kw`` values and a transposed one runs along the output row. Three channels or stride 2 make the
+    runs strided (measured 1.0-1.6x slower than rows of columns)."""
+    return C * sw == 1
+
+
 @jit(inline="always")
 def _rows_to_planes(rows, b, planes):
     """``planes[f, p] = rows[p, f] + b[f]`` for ``rows (P, F)``, ``planes (F, P)``. Row by row (contiguous reads)
@@ -443,17 +481,124 @@ def conv_backward_cl(dout, xp, Wr, kh, kw, sh, sw, ph, pw, nc, cols_buf, dT_buf,
                             dst[w] = src[w + pw, c]
 
 
+# ------------------------------------------------------------------------------------------------ transposed columns
+# Stride-1 layers of one input channel on images of ``Conv2D.s1_pixels`` or more (first layers of MNIST-like images):
+# the padded input ``xp (N, Hp, Wp, 1)`` is the channels-last one, the columns are transposed, ``colsT (K, m)`` with
+# one contiguous copy per output row (:func:`_im2col_cl_t`), and the GEMMs are ``Wr @ colsT`` (the chunk's output
+# planes side by side, copied out with the bias), ``dW += dT @ colsT.T`` and ``dcolsT = Wr.T @ dT``. Measured on
+# one thread against the padded-width kernels these layers took before, forward and backward without the input
+# gradient: 1 -> 32 5x5 on 28x28 (batch 32) 1.7x and 2.3x, 1 -> 16 3x3 on 28x28 (batch 64) 0.9x and 1.2x, 1 -> 32 3x3
+# on 32x32 0.9x and 1.3x: no padded width to compute and discard, no spread copy of ``dout``. Kernels of their own:
+# the same branches inside the channels-last kernels cost 1.4 s more compile time to every network that has those.
+
+
+def chunk_transposed(K, F, P, target=1 << 16):
+    """Samples per chunk of :func:`conv_forward_clt`: a chunk's columns and GEMM result together near ``target``
+    values (256 KiB in float32), at least one sample. Measured on one thread, batch 32-64: 1 -> 16 3x3 on 28x28
+    0.45 ms in one-sample chunks, 0.33 in two to eight; 1 -> 32 5x5 0.60 in one, 0.96 in two. Backward takes
+    ``chunk_rows`` (one-sample chunks ran 1.1-1.9x faster there: ``dout`` is read as it stands)."""
+    return max(1, target // ((K + F) * P))
+
+
+@jit
+def conv_forward_clt(xp, Wr, b, kh, kw, nc, cols_buf, gemm_buf, out):
+    """Stride-1 ``out = conv(x, W) + b`` of a one-channel layer from ``xp`` (:func:`pad_nhwc`) and ``Wr =
+    weights_cl(W)``, in chunks of ``nc`` samples, with transposed columns. Work buffers: 1-D ``cols_buf``, ``gemm_buf``
+    of at least ``nc*P*K`` and ``nc*P*F`` values."""
+    N = xp.shape[0]
+    F, K = Wr.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    P = Ho * Wo
+    nc = max(nc, 1)
+    for n0 in range(0, N, nc):
+        n1 = min(N, n0 + nc)
+        m = (n1 - n0) * P
+        colsT = cols_buf[: m * K].reshape(K, m)
+        _im2col_cl_t(xp, n0, n1, kh, kw, 1, 1, Ho, Wo, colsT)
+        planes = gemm_buf[: m * F].reshape(F, m)  # in cache (against out's planes in place: measured 1.1-1.5x)
+        gemm(Wr, colsT, planes)
+        for n in range(n0, n1):
+            dst = out[n].reshape(F, P)
+            for f in range(F):
+                _copy_bias(planes[f, (n - n0) * P : (n - n0 + 1) * P], dst[f], b[f])
+
+
+@jit(inline="always")
+def _dout_planes(dout, n0, n1, dT_buf):
+    """The chunk's ``dout`` planes side by side, ``(F, (n1 - n0)*P)``: a one-sample chunk's as they stand, else
+    contiguous copies into ``dT_buf``."""
+    N, F, Ho, Wo = dout.shape
+    P = Ho * Wo
+    if n1 - n0 == 1:
+        return dout[n0].reshape(F, P)
+    dflat = dout.reshape(N * F * P)
+    dT = dT_buf[: (n1 - n0) * P * F].reshape(F, (n1 - n0) * P)
+    for n in range(n0, n1):
+        for f in range(F):
+            _copy(dflat[(n * F + f) * P : (n * F + f + 1) * P], dT[f, (n - n0) * P : (n - n0 + 1) * P])
+    return dT
+
+
+@jit
+def conv_backward_clt(dout, xp, kh, kw, nc, cols_buf, dT_buf, dW_tmp, dWr, db):
+    """Weight and bias gradients of :func:`conv_forward_clt`: ``dWr += dT @ colsT.T`` (``(F, K)``, the columns'
+    order) and ``db += dout.sum(axis=(0, 2, 3))``, into arrays the caller zeroed. The input gradient is a kernel of
+    its own (:func:`conv_backward_data_clt`), compiled only for a layer that needs it: a network's first layer does
+    not. Work buffers: 1-D ``cols_buf``, ``dT_buf`` (``nc*P*K``, ``nc*P*F`` values) and ``dW_tmp (F, K)``."""
+    N, F, Ho, Wo = dout.shape
+    K = dWr.shape[1]
+    P = Ho * Wo
+    dflat = dout.reshape(N * F * P)
+    nc = max(nc, 1)
+    for n0 in range(0, N, nc):
+        n1 = min(N, n0 + nc)
+        m = (n1 - n0) * P
+        colsT = cols_buf[: m * K].reshape(K, m)
+        _im2col_cl_t(xp, n0, n1, kh, kw, 1, 1, Ho, Wo, colsT)
+        for n in range(n0, n1):
+            for f in range(F):
+                db[f] += _sum_run(dflat, (n * F + f) * P, P)
+        gemm(_dout_planes(dout, n0, n1, dT_buf), colsT.T, dW_tmp)
+        _add(dW_tmp.reshape(F * K), dWr.reshape(F * K))
+
+
+@jit
+def conv_backward_data_clt(dout, Wr, kh, kw, ph, pw, nc, dT_buf, dcols_buf, dxp, dx):
+    """Input gradient of :func:`conv_forward_clt`: ``dx = col2im(Wr.T @ dT)`` per chunk of ``nc`` samples, each
+    transposed row added back along an input row. Work buffers: 1-D ``dT_buf``, ``dcols_buf`` (``nc*P*F``,
+    ``nc*P*K`` values) and ``dxp (Hp, Wp, 1)``."""
+    N, F, Ho, Wo = dout.shape
+    K = Wr.shape[1]
+    P = Ho * Wo
+    Hp, Wp = dxp.shape[0], dxp.shape[1]
+    H, Wd = Hp - 2 * ph, Wp - 2 * pw
+    zero = dout.dtype.type(0)
+    plane = dxp.reshape(Hp, Wp)
+    nc = max(nc, 1)
+    for n0 in range(0, N, nc):
+        n1 = min(N, n0 + nc)
+        m = (n1 - n0) * P
+        dcolsT = dcols_buf[: m * K].reshape(K, m)
+        gemm(Wr.T, _dout_planes(dout, n0, n1, dT_buf), dcolsT)
+        for n in range(n0, n1):
+            _fill(dxp.reshape(Hp * Wp), zero)
+            base = (n - n0) * P
+            for i in range(kh):
+                for j in range(kw):
+                    src = dcolsT[i * kw + j]
+                    for oh in range(Ho):
+                        _add(src[base + oh * Wo : base + (oh + 1) * Wo], plane[oh + i, j : j + Wo])
+            for h in range(H):
+                _copy(plane[h + ph, pw : pw + Wd], dx[n, 0, h])
+
+
 # ------------------------------------------------------------------------------------------------ inference, NHWC
 # A network's inference runs its conv stacks channels last from end to end (``fastnn.network.channels_last``): each
 # convolution reads a padded NHWC input and writes its NHWC output ``(N, H', W', F)`` straight from the GEMM, whose
 # rows are exactly those (no transposing pass), with the bias and the following activation applied to each chunk
-# while it is in cache. First layers (``K < COLS_T_BELOW``) build their columns transposed, ``(K, m)``, whose runs
-# follow the output row instead of being ``kw*C`` values long (``kw*C = 3`` on a 1-channel 3x3 layer) and pass
-# them to BLAS as the transposed operand. Measured on one thread, digits CNN, 1797 images: the 1 -> 16 layer's
-# inference 2.66 ms (rows of columns, separate bias) -> 1.75 ms.
-
-#: Patch sizes ``K`` below which the inference kernel builds its columns transposed.
-COLS_T_BELOW = 16
+# while it is in cache. Layers with ``transposed`` columns pass them to BLAS as the transposed operand. Measured on
+# one thread, digits CNN, 1797 images: the 1 -> 16 layer's inference 2.66 ms (rows of columns, separate bias) ->
+# 1.75 ms.
 
 
 @jit
@@ -477,30 +622,6 @@ def pad_cl(x, ph, pw, xp):
 
 
 @jit
-def _im2col_cl_t(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, colsT):
-    """``colsT[(i*kw + j)*C + c, (n - n0)*P + oh*W' + ow] = xp[n, oh*sh + i, ow*sw + j, c]``: :func:`_im2col_cl`'s
-    columns, transposed; each output row's values are one contiguous copy when ``sw*C == 1`` (a 1-channel, stride-1
-    layer: measured 2.1 -> 1.6 ms for the digits CNN's first layer, against indexing the 4-D input per value)."""
-    Hp, Wp, C = xp.shape[1], xp.shape[2], xp.shape[3]
-    P = Ho * Wo
-    step = sw * C
-    for i in range(kh):
-        for j in range(kw):
-            for c in range(C):
-                dst = colsT[(i * kw + j) * C + c]
-                for n in range(n0, n1):
-                    xf = xp[n].reshape(Hp, Wp * C)
-                    for oh in range(Ho):
-                        row = xf[oh * sh + i]
-                        base, start = (n - n0) * P + oh * Wo, j * C + c
-                        if step == 1:
-                            _copy(row[start : start + Wo], dst[base : base + Wo])
-                        else:
-                            for ow in range(Wo):
-                                dst[base + ow] = row[start + ow * step]
-
-
-@jit
 def conv_infer_cl(xp, Wr, b, kh, kw, sh, sw, nc, code, slope, cols_buf, out):
     """``out = act(conv(x, W) + b)`` in NHWC, ``out (N, H', W', F)``, from the padded NHWC ``xp`` (:func:`pad_nhwc`
     or :func:`pad_cl`) and ``Wr = weights_cl(W)``, in chunks of ``nc`` samples; ``act`` is the activation ``code`` of
@@ -512,10 +633,11 @@ def conv_infer_cl(xp, Wr, b, kh, kw, sh, sw, nc, code, slope, cols_buf, out):
     flat = out.reshape(N * P * F)
     zero = out.dtype.type(0)
     nc = max(nc, 1)
+    cols_t = sw * xp.shape[3] == 1  # transposed(C, sw)
     for n0 in range(0, N, nc):
         n1 = min(N, n0 + nc)
         m = (n1 - n0) * P
-        if K < COLS_T_BELOW:
+        if cols_t:
             colsT = cols_buf[: m * K].reshape(K, m)
             _im2col_cl_t(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, colsT)
             gemm(colsT.T, Wr.T, rows[n0 * P : n1 * P])

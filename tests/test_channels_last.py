@@ -39,8 +39,8 @@ def test_pad_cl_matches_numpy_pad(geometry, dtype):
 @pytest.mark.parametrize("dtype", DTYPE_PARAMS)
 @pytest.mark.parametrize("geometry", GEOMETRY_PARAMS)
 def test_conv_infer_cl_matches_naive_loops(geometry, dtype, nc, code):
-    """Both column layouts (K below and from ``COLS_T_BELOW``), chunks of 1, 2 and 5 samples (the last one short),
-    every activation applied after the bias."""
+    """Both column layouts (``conv.transposed``: one channel at stride 1, or not), chunks of 1, 2 and 5 samples (the
+    last one short), every activation applied after the bias."""
     x, Wt, b, (sh, sw, ph, pw), (Ho, Wo) = setup(geometry, dtype)
     F, C, kh, kw = Wt.shape
     xp = np.ascontiguousarray(pad(x, ph, pw).transpose(0, 2, 3, 1))
@@ -51,10 +51,10 @@ def test_conv_infer_cl_matches_naive_loops(geometry, dtype, nc, code):
     np.testing.assert_allclose(out, expected, **TOL[dtype])
 
 
-def test_conv_infer_cl_uses_both_column_layouts():
-    """The geometries above cover patch sizes on both sides of the transposed-columns threshold."""
-    sizes = {g.values[0][1] * g.values[0][5] * g.values[0][6] for g in GEOMETRY_PARAMS}
-    assert min(sizes) < conv.COLS_T_BELOW <= max(sizes)
+def test_conv_geometries_cover_both_column_layouts():
+    """The geometries of these tests and of ``test_conv`` take both column layouts, transposed or not."""
+    layouts = {conv.transposed(g.values[0][1], g.values[0][8]) for g in GEOMETRY_PARAMS}
+    assert layouts == {True, False}
 
 
 @pytest.mark.parametrize("average", [False, True], ids=["max", "avg"])

@@ -109,9 +109,10 @@ def test_weights_cl_orders_columns_i_j_c_and_grads_from_cl_orders_them_back(geom
     np.testing.assert_array_equal(back, Wt)
 
 
-def run_cl(x, Wt, b, strides_pads, nc, dout=None, with_dx=True):
-    """The channels-last kernels in chunks of ``nc`` samples, with NaN-filled work buffers (every value they read
-    must have been written) and zeroed gradients (they accumulate into them)."""
+def run_cl(x, Wt, b, strides_pads, nc, dout=None, with_dx=True, transposed=False):
+    """The channels-last kernels (``transposed``: with transposed columns, ``conv_forward_clt``) in chunks of ``nc``
+    samples, with NaN-filled work buffers (every value they read must have been written) and zeroed gradients (they
+    accumulate into them)."""
     N, C, H, Wd = x.shape
     F, _, kh, kw = Wt.shape
     sh, sw, ph, pw = strides_pads
@@ -125,14 +126,22 @@ def run_cl(x, Wt, b, strides_pads, nc, dout=None, with_dx=True):
     conv.pad_nhwc(x, ph, pw, xp)
     cols, gemm, out = nan(m * K), nan(m * F), nan(N, F, Ho, Wo)
     Wr = conv.weights_cl(Wt, nan(F, K))
-    conv.conv_forward_cl(xp, Wr, b, kh, kw, sh, sw, nc, cols, gemm, out)
+    if transposed:
+        conv.conv_forward_clt(xp, Wr, b, kh, kw, nc, cols, gemm, out)
+    else:
+        conv.conv_forward_cl(xp, Wr, b, kh, kw, sh, sw, nc, cols, gemm, out)
     if dout is None:
         return out
     dcols = nan(m * K) if with_dx else np.empty(0, x.dtype)
     dxp = nan(H + 2 * ph, Wd + 2 * pw, C) if with_dx else np.empty((0, 0, 0), x.dtype)
     dx = nan(*x.shape) if with_dx else np.empty((0, 0, 0, 0), x.dtype)
     dWr, db = np.zeros((F, K), x.dtype), np.zeros(b.shape, x.dtype)
-    conv.conv_backward_cl(dout, xp, Wr, kh, kw, sh, sw, ph, pw, nc, cols, gemm, dcols, dxp, nan(F, K), dWr, db, dx)
+    if transposed:
+        conv.conv_backward_clt(dout, xp, kh, kw, nc, cols, gemm, nan(F, K), dWr, db)
+        if with_dx:
+            conv.conv_backward_data_clt(dout, Wr, kh, kw, ph, pw, nc, nan(m * F), dcols, dxp, dx)
+    else:
+        conv.conv_backward_cl(dout, xp, Wr, kh, kw, sh, sw, ph, pw, nc, cols, gemm, dcols, dxp, nan(F, K), dWr, db, dx)
     return conv.grads_from_cl(dWr, nan(*Wt.shape)), db, dx
 
 
@@ -166,6 +175,25 @@ def test_conv_cl_backward_matches_naive_loops(geometry, dtype, nc):
         np.testing.assert_allclose(ours, ref, **TOL[dtype], err_msg=name)
 
 
+ONE_CHANNEL_S1 = [pytest.param(g, id=name) for name, g in GEOMETRIES.items() if g[1] == 1 and g[7] == g[8] == 1]
+
+
+@pytest.mark.parametrize("with_dx", [True, False], ids=["dx", "no_dx"])
+@pytest.mark.parametrize("nc", CHUNK_PARAMS)
+@pytest.mark.parametrize("dtype", DTYPE_PARAMS)
+@pytest.mark.parametrize("geometry", ONE_CHANNEL_S1)
+def test_conv_clt_forward_backward_match_naive_loops(geometry, dtype, nc, with_dx):
+    """Transposed columns (one input channel, stride 1): chunks of 1, 2 and more samples than the batch."""
+    x, Wt, b, strides_pads, _ = setup(geometry, dtype)
+    out = run_cl(x, Wt, b, strides_pads, nc, transposed=True)
+    np.testing.assert_allclose(out, conv_ref(x, Wt, b, *strides_pads), **TOL[dtype])
+    dout = np.random.default_rng(2).standard_normal(out.shape).astype(dtype)
+    dW, db, dx = run_cl(x, Wt, b, strides_pads, nc, dout, with_dx, transposed=True)
+    dW_ref, db_ref, dx_ref = conv_backward_ref(x, Wt, dout, *strides_pads)
+    for name, ours, ref in (("dW", dW, dW_ref), ("db", db, db_ref)) + ((("dx", dx, dx_ref),) if with_dx else ()):
+        np.testing.assert_allclose(ours, ref, **TOL[dtype], err_msg=name)
+
+
 @pytest.mark.parametrize("nc", [1, 2])
 def test_conv_cl_backward_skipped_dx(nc):
     x, Wt, b, strides_pads, _ = setup(GEOMETRIES["c2_h8w7_k3x1_s3x2_p1x0"], np.float64)
@@ -179,6 +207,11 @@ def test_conv_cl_backward_skipped_dx(nc):
 @pytest.mark.parametrize("P, expected", [(196, 1), (129, 1), (128, 2), (64, 4), (49, 5), (10**4, 1)])
 def test_chunk_rows_targets_rows_whatever_the_batch(P, expected):
     assert conv.chunk_rows(P) == expected
+
+
+@pytest.mark.parametrize("K, F, P, expected", [(9, 16, 784, 3), (25, 32, 784, 1), (9, 16, 64, 40), (9, 64, 10**4, 1)])
+def test_chunk_transposed_targets_values_whatever_the_batch(K, F, P, expected):
+    assert conv.chunk_transposed(K, F, P) == expected
 
 
 # ---------------------------------------------------------------------------------------------- stride 1
@@ -294,9 +327,16 @@ PATH_CONFIGS = {
 PATHS = {"channels_last": "channels_last", "padded_width": "padded_width"}  # Conv2D.path forcing each stride-1 path
 
 
-PATH_PARAMS = [  # strides other than 1 always take the channels-last path
+def _takes(config, path):
+    """Whether a layer of ``config`` can be forced onto ``path``: strides other than 1 always take the channels-last
+    path, and only one input channel the transposed one."""
+    C, s = config[0], config[5]
+    return path == "channels_last" or s == 1 and (path == "padded_width" or C == 1)
+
+
+PATH_PARAMS = [
     pytest.param(config, path, id=f"{name}-{path}")
-    for name, config in PATH_CONFIGS.items() for path in PATHS if config[5] == 1 or path == "channels_last"
+    for name, config in PATH_CONFIGS.items() for path in (*PATHS, "transposed") if _takes(config, path)
 ]
 
 
@@ -307,11 +347,12 @@ def test_conv2d_gradcheck_both_paths_across_chunk_boundaries(monkeypatch, config
     then write the output planes in place), float64 central differences."""
     C, H, W, F, k, s, p = config
     monkeypatch.setattr(conv, "chunk_rows", lambda P: chunk)
+    monkeypatch.setattr(conv, "chunk_transposed", lambda K, F, P: chunk)
     monkeypatch.setattr(conv, "chunk_samples", lambda *args: chunk)
     layer = L.Conv2D(F, k, stride=s, padding=p)
-    layer.path = PATHS[path]
+    layer.path = path
     layer.build((C, H, W), np.float64, np.random.default_rng(0))
-    assert layer._channels_last == (path == "channels_last")
+    assert layer._layout == path
     x = np.random.default_rng(1).standard_normal((5, C, H, W))
     (sh, sw), (ph, pw) = layer.stride, layer.padding
     np.testing.assert_allclose(layer.forward(x, training=True), conv_ref(x, layer.W, layer.b, sh, sw, ph, pw),
@@ -322,17 +363,20 @@ def test_conv2d_gradcheck_both_paths_across_chunk_boundaries(monkeypatch, config
     assert max(errors.values()) < 1e-6, errors
 
 
-@pytest.mark.parametrize("C, k, stride, size, channels_last", [
-    (1, 3, 1, 16, False), (1, 3, 1, 28, False), (3, 3, 1, 32, False), (1, 5, 1, 28, False), (8, 3, 1, 16, False),
-    (1, 3, 1, 8, True), (3, 5, 1, 15, True),  # images under 16x16 pixels
-    (16, 1, 1, 28, True), (64, 3, 1, 28, True), (1, 3, 2, 28, True), (3, 3, (1, 2), 28, True),
+@pytest.mark.parametrize("C, k, stride, size, layout", [
+    (3, 3, 1, 32, "padded_width"), (8, 3, 1, 16, "padded_width"), (2, 5, 1, 28, "padded_width"),
+    (1, 3, 1, 16, "transposed"), (1, 3, 1, 28, "transposed"), (1, 5, 1, 28, "transposed"),
+    (1, 3, 1, 8, "channels_last"), (3, 5, 1, 15, "channels_last"),  # images under 16x16 pixels
+    (16, 1, 1, 28, "channels_last"), (64, 3, 1, 28, "channels_last"), (1, 3, 2, 28, "channels_last"),
+    (3, 3, (1, 2), 28, "channels_last"),
 ])
-def test_conv2d_path_follows_channels_image_size_and_stride(C, k, stride, size, channels_last):
+def test_conv2d_path_follows_channels_image_size_and_stride(C, k, stride, size, layout):
     layer = L.Conv2D(4, k, stride=stride, padding="same" if np.all(np.asarray(k) % 2) else 1)
     layer.build((C, size, size), np.float32, np.random.default_rng(0))
-    assert layer._channels_last == channels_last
-    layer.path = "channels_last" if stride == 1 and not channels_last else "padded_width"
-    assert layer._channels_last == (stride != 1 or not channels_last)  # forced, but never stride > 1 padded
+    assert layer._layout == layout
+    assert layer._channels_last == (layout != "padded_width")  # the transposed layout's input is channels last too
+    layer.path = "channels_last" if stride == 1 and layout != "channels_last" else "padded_width"
+    assert layer._channels_last == (stride != 1 or layout != "channels_last")  # forced, but never stride > 1 padded
 
 
 @pytest.mark.parametrize("path", PATHS, ids=PATHS)
@@ -351,10 +395,10 @@ def test_conv2d_gradcheck_with_decay(path):
     assert relative_error(layer.dW.copy(), numerical_gradient(objective, layer.W)) < 1e-6
 
 
-@pytest.mark.parametrize("path", PATHS, ids=PATHS)
+@pytest.mark.parametrize("path", [*PATHS, "transposed"])
 def test_conv2d_first_layer_returns_no_input_gradient(path):
     layer = L.Conv2D(2, 3)
-    layer.path = PATHS[path]
+    layer.path = path
     layer.build((1, 5, 5), np.float64, np.random.default_rng(0))
     layer.input_grad = False
     x = np.random.default_rng(1).standard_normal((2, 1, 5, 5))

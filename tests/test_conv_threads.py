@@ -77,8 +77,10 @@ CONFIGS = {
     "c1_h7w8_k5_s2_same_n4": (1, 7, 8, 3, 5, 2, "same", 4),
     "c2_h6w5_k3x2_s1_p0_n3": (2, 6, 5, 2, (3, 2), 1, 0, 3),
 }
-CONFIG_PARAMS = [pytest.param(c, id=name) for name, c in CONFIGS.items()]
-PATHS = ("padded_width", "channels_last")  # Conv2D.path forcing each path (stride 1; stride 2 is channels-last)
+PATHS = ("padded_width", "channels_last")  # Conv2D.path forcing each path (stride 2 is channels-last)
+# Every path a config can take: the transposed one too for one input channel at stride 1.
+CONFIG_PATHS = [pytest.param(c, path, id=f"{name}-{path}") for name, c in CONFIGS.items()
+                for path in PATHS + (("transposed",) if c[0] == 1 and c[5] == 1 else ())]
 
 
 def conv2d(F, k, s, p, path):
@@ -87,9 +89,8 @@ def conv2d(F, k, s, p, path):
     return layer
 
 
-@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("n_threads", [2, 3])
-@pytest.mark.parametrize("config", CONFIG_PARAMS)
+@pytest.mark.parametrize("config, path", CONFIG_PATHS)
 def test_conv2d_split_matches_naive_loops(threads, config, n_threads, path):
     C, H, W, F, k, s, p, N = config
     threads(n_threads)
@@ -110,8 +111,7 @@ def test_conv2d_split_matches_naive_loops(threads, config, n_threads, path):
     np.testing.assert_allclose(dx, dx_ref, rtol=1e-10, atol=1e-12, err_msg="dx")
 
 
-@pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("config", CONFIG_PARAMS)
+@pytest.mark.parametrize("config, path", CONFIG_PATHS)
 def test_conv2d_split_gradcheck(threads, config, path):
     C, H, W, F, k, s, p, N = config
     threads(3)
@@ -121,7 +121,7 @@ def test_conv2d_split_gradcheck(threads, config, path):
     assert max(errors.values()) < 1e-6, errors
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path", PATHS + ("transposed",))
 def test_conv2d_first_layer_split_no_input_gradient(threads, path):
     threads(2)
     layer = conv2d(3, 3, 1, "same", path)

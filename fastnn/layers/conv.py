@@ -14,7 +14,8 @@ class Conv2D(Layer):
     The batch is padded once and convolved as im2col + GEMM in chunks of samples (``fastnn.kernels.conv``): in
     channels-last columns, one row per output position (``conv_forward_cl``), for every stride and for inputs of
     at least ``cl_channels`` channels or fewer than ``s1_pixels`` pixels; other stride-1 layers (first layers of
-    images from 16x16) use columns over the padded width (``conv_forward_s1``). Batches are split across threads
+    images from 16x16) take transposed channels-last columns with one input channel (``conv_forward_clt``) and
+    columns over the padded width with 2 to ``cl_channels - 1`` (``conv_forward_s1``). Batches are split across threads
     as described in ``fastnn.layers.threads`` (``split``, ``run``); each thread computes the weight gradient of its
     samples privately and the first thread's buffers (the layer's ``dW``, ``db``) receive the others' in one
     reduction.
@@ -59,14 +60,15 @@ class Conv2D(Layer):
     #: Input channels from which stride-1 layers take the channels-last path (measured on one thread: 16 -> 32
     #: and 32 -> 64 channels ran 1.1-1.4x faster there, 8 -> 16 and first layers of 1 or 3 channels 1.2-2x slower).
     cl_channels = 16
-    #: Below ``cl_channels``, the padded-width path also needs images of at least ``s1_pixels`` (``H*W``): on the 8x8
+    #: Below ``cl_channels``, the padded-width and transposed paths also need images of at least ``s1_pixels``
+    #: (``H*W``): on the 8x8
     #: digits it saves 0.09 ms per 64 samples of a 1 -> 16 channel 3x3 layer's training pass (one thread), and a
     #: network that has no other padded-width layer would compile its kernels for that, about 2 s of CPU time that
     #: a cold fit pays (measured 2026-12-07: a cold digits CNNClassifier fit 4.2 -> 3.6 s, its warm fit 5-10 %
     #: slower). On 28x28 and 32x32 images it ran first layers of 1 and 3 channels faster in whole networks.
     s1_pixels = 256
-    #: ``None``: the layer chooses its path (``_channels_last``); ``'channels_last'`` or ``'padded_width'`` (stride 1
-    #: only) force one, for tests and benchmarks that compare them.
+    #: ``None``: the layer chooses its path (``_layout``); ``'channels_last'``, or at stride 1 ``'padded_width'`` or
+    #: (one input channel) ``'transposed'``, force one, for tests and benchmarks that compare them.
     path = None
 
     def __init__(self, filters, kernel_size, stride=1, padding=0):
@@ -115,14 +117,22 @@ class Conv2D(Layer):
         self.dW, self.db = self.grads
 
     @property
-    def _channels_last(self):
-        """Whether the channels-last kernels apply (else the stride-1 padded-width kernels)."""
+    def _layout(self):
+        """The kernels' column layout: ``'channels_last'``, ``'transposed'`` (channels last, one input channel at
+        stride 1: ``conv_forward_clt``) or ``'padded_width'``."""
         if self.stride != (1, 1):
-            return True
+            return "channels_last"
         if self.path is not None:
-            return self.path == "channels_last"
+            return self.path
         C, H, W = self.input_shape
-        return C >= self.cl_channels or H * W < self.s1_pixels
+        if C >= self.cl_channels or H * W < self.s1_pixels:
+            return "channels_last"
+        return "transposed" if C == 1 else "padded_width"
+
+    @property
+    def _channels_last(self):
+        """Whether the padded input and the weights are channels last (the transposed layout's are too)."""
+        return self._layout != "padded_width"
 
     def _s1_geometry(self, N):
         """``C, H, W, L, P1, nc`` of the stride-1 path for a range of ``N`` samples (``nc``: samples per chunk)."""
@@ -191,11 +201,15 @@ class Conv2D(Layer):
 
     def _forward_cl(self, t, x, xp, out, training, Wr):
         N, K, F, P = x.shape[0], self._K, self.filters, self._P
-        nc = _conv.chunk_rows(P)
+        transposed = self._layout == "transposed"
+        nc = _conv.chunk_transposed(K, F, P) if transposed else _conv.chunk_rows(P)
         _conv.pad_nhwc(x, *self.padding, xp)
         alloc = self._buffer if training else (lambda name, size: np.empty(size, self.dtype))
         cols, gemm = alloc(f"cols_{t}", nc * P * K), alloc(f"gemm_{t}", nc * P * F)
-        _conv.conv_forward_cl(xp, Wr, self.b, *self.kernel_size, *self.stride, nc, cols, gemm, out)
+        if transposed:
+            _conv.conv_forward_clt(xp, Wr, self.b, *self.kernel_size, nc, cols, gemm, out)
+        else:
+            _conv.conv_forward_cl(xp, Wr, self.b, *self.kernel_size, *self.stride, nc, cols, gemm, out)
 
     def _infer_range(self, x, out, Wr):
         """Inference over one thread's range, in chunks whose im2col matrix stays below ``max_cols`` values."""
@@ -268,8 +282,13 @@ class Conv2D(Layer):
                 dcols, dxp, dx = np.empty(0, self.dtype), np.empty((0,) * 3, self.dtype), np.empty((0,) * 4, self.dtype)
             dWr = self._buffer(f"dWr_{t}", F * K).reshape(F, K)
             dWr.fill(0)
-            _conv.conv_backward_cl(dout, self._xp[a : a + N], Wr, *self.kernel_size, *self.stride, *self.padding, nc,
-                                   cols, dT, dcols, dxp, dW_tmp, dWr, db, dx)
+            if self._layout == "transposed":
+                _conv.conv_backward_clt(dout, self._xp[a : a + N], *self.kernel_size, nc, cols, dT, dW_tmp, dWr, db)
+                if dx.size:
+                    _conv.conv_backward_data_clt(dout, Wr, *self.kernel_size, *self.padding, nc, dT, dcols, dxp, dx)
+            else:
+                _conv.conv_backward_cl(dout, self._xp[a : a + N], Wr, *self.kernel_size, *self.stride, *self.padding,
+                                       nc, cols, dT, dcols, dxp, dW_tmp, dWr, db, dx)
             _conv.grads_from_cl(dWr, dW)
         if t == 0 and l2:
             dW += self.dtype.type(l2) * self.W  # as the kernels added it: the product in the weights' dtype
