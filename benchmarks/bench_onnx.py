@@ -183,7 +183,8 @@ def main(argv=None):
     lines = [f"Machine: {machine_info()}; threads: {args.threads or 'default'}; median over {rounds} alternating "
              f"processes per implementation of the medians of {repeats} timings", "",
              "Command: `python benchmarks/bench_onnx.py " + " ".join(sys.argv[1:] if argv is None else argv) + "`",
-             "", "| model | rows | fastnn predict_proba | onnxruntime | fastnn / onnxruntime |", "|---|---|---|---|---|"]
+             "", "| model | rows | fastnn predict_proba | onnxruntime | fastnn / onnxruntime |",
+             "|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
     runs = {impl: [] for impl in IMPLS + ["floor"]}
     child = [sys.executable, os.path.abspath(__file__), "--child"]

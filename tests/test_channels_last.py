@@ -96,8 +96,8 @@ def layer_by_layer(net, x):
 
 
 STACKS = {
-    "digits": ((1, 8, 8), lambda: [L.Conv2D(16, 3, padding="same"), L.ReLU(), L.MaxPool2D(2),
-                                   L.Conv2D(32, 3, padding="same"), L.ReLU(), L.MaxPool2D(2), L.Flatten(), L.Dense(10)]),
+    "digits": ((1, 8, 8), lambda: [L.Conv2D(16, 3, padding="same"), L.ReLU(), L.MaxPool2D(2), L.Conv2D(32, 3,
+                                   padding="same"), L.ReLU(), L.MaxPool2D(2), L.Flatten(), L.Dense(10)]),
     "rgb_stride2_odd": ((3, 11, 9), lambda: [L.Conv2D(8, 3, stride=2, padding=1), L.LeakyReLU(0.2),
                                              L.Conv2D(12, (2, 3), padding=(0, 1)), L.Tanh(), L.Flatten(), L.Dense(3)]),
     "avgpool_overlap_then_act": ((2, 10, 10), lambda: [L.Conv2D(6, 5, padding=2), L.AvgPool2D(3, stride=2),

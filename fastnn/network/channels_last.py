@@ -92,7 +92,7 @@ class ConvStack:
             calls.append((_conv.pad_cl, (a4, 1, 1, a4)))
         if any(isinstance(layer, (MaxPool2D, AvgPool2D)) for layer, _, _ in self.ops):
             calls.append((_pool.pool_cl, (a4, 1, 1, 1, 1, False, a4)))
-        calls += [(_act.FORWARD[layer.code], (a1, 0.0, a1)) for layer, _, _ in self.ops if isinstance(layer, Activation)]
+        calls += [(_act.FORWARD[op[0].code], (a1, 0.0, a1)) for op in self.ops if isinstance(op[0], Activation)]
         return [(kernel, signature(kernel, args)) for kernel, args in calls]
 
     def splits(self, n):

@@ -89,9 +89,10 @@ def running():
 def record(net, X, Y, sample_weight=None):
     """``(calls, stacks)``: ``[(dispatcher, signature)]``, in call order without repeats, of the kernels that one
     training step and one prediction of ``net`` call from Python, and of those its conv stacks' channels-last
-    inference calls besides (``channels_last``; empty without stacks). Meanwhile every fastnn module that holds a kernel module holds a
-    stand-in whose kernels only record their arguments' types (the kernel modules themselves are left alone, since
-    kernels that call kernels are compiled against them); the real ones are put back before it returns."""
+    inference calls besides (``channels_last``; empty without stacks). Meanwhile every fastnn module that holds a
+    kernel module holds a stand-in whose kernels only record their arguments' types (the kernel modules themselves
+    are left alone, since kernels that call kernels are compiled against them); the real ones are put back before it
+    returns."""
     from .. import kernels
     from ..kernels import signature
     from ..layers import all_finite, kernel_array
