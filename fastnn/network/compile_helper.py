@@ -10,7 +10,7 @@ two rows of the batch go to a fresh interpreter, which
    modules replaced by recorders that call nothing (kernels called from kernels are compiled with their callers),
    so the types are those of the real fit;
 2. compiles them in the reverse order (the prediction's output kernel first, the first layer's forward and the
-   input check last), then, at low priority (``nice`` 10) while the fit trains, those of the conv stacks'
+   input check last), then, at low priority (``nice`` 19) while the fit trains, those of the conv stacks'
    channels-last inference (``channels_last``; the first layer-by-layer prediction needs none of them),
    skipping what is cached or being compiled by another process;
 3. for a network that fuses (``fused='auto'`` MLPs), goes on as the background compile of the fit's fused epoch
@@ -188,7 +188,7 @@ def main(argv=None):
     calls, stacks = record(*spec)
     for i, (dispatcher, sig) in enumerate([*reversed(calls), *stacks]):
         if i == len(calls) and hasattr(os, "nice"):
-            os.nice(10)  # the fit trains now: its threads first
+            os.nice(19)  # the fit trains now: its threads first
         if not (is_compiled(dispatcher, sig) or is_cached(dispatcher, sig) or compiling_elsewhere(dispatcher)):
             dispatcher.compile(sig)
     if fused is None:
