@@ -190,7 +190,7 @@ def main(argv=None):
     child = [sys.executable, os.path.abspath(__file__), "--child"]
     extra = (["--threads", str(args.threads)] if args.threads else []) + (["--quick"] if args.quick else [])
     for r in range(rounds):
-        order = list(runs)[r % 3:] + list(runs)[: r % 3]
+        order = list(runs)[r % len(runs):] + list(runs)[: r % len(runs)]
         for impl in order:
             out = subprocess.run([*child, impl, *extra], capture_output=True, text=True, check=True).stdout
             runs[impl].append(json.loads(out.strip().splitlines()[-1]))

@@ -346,27 +346,20 @@ def _im2col_cl(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, cols):
 
 
 @jit
-def _im2col_cl_t(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, colsT):
-    """``colsT[(i*kw + j)*C + c, (n - n0)*P + oh*W' + ow] = xp[n, oh*sh + i, ow*sw + j, c]``: :func:`_im2col_cl`'s
-    columns transposed, used when ``sw*C == 1`` (``transposed``), where each output row's values are one contiguous
-    run of the padded input, copied in one piece."""
-    Hp, Wp, C = xp.shape[1], xp.shape[2], xp.shape[3]
+def _im2col_cl_t(xp, n0, n1, kh, kw, sh, Ho, Wo, colsT):
+    """``colsT[i*kw + j, (n - n0)*P + oh*W' + ow] = xp[n, oh*sh + i, ow + j, 0]``: :func:`_im2col_cl`'s columns
+    transposed, for layers with ``transposed`` columns (one channel at stride 1 along the width), where each output
+    row's values are one contiguous run of the padded input, copied in one piece."""
+    Hp, Wp = xp.shape[1], xp.shape[2]
     P = Ho * Wo
-    step = sw * C
     for i in range(kh):
         for j in range(kw):
-            for c in range(C):
-                dst = colsT[(i * kw + j) * C + c]
-                for n in range(n0, n1):
-                    xf = xp[n].reshape(Hp, Wp * C)
-                    for oh in range(Ho):
-                        row = xf[oh * sh + i]
-                        base, start = (n - n0) * P + oh * Wo, j * C + c
-                        if step == 1:
-                            _copy(row[start : start + Wo], dst[base : base + Wo])
-                        else:
-                            for ow in range(Wo):
-                                dst[base + ow] = row[start + ow * step]
+            dst = colsT[i * kw + j]
+            for n in range(n0, n1):
+                xf = xp[n].reshape(Hp, Wp)
+                for oh in range(Ho):
+                    base = (n - n0) * P + oh * Wo
+                    _copy(xf[oh * sh + i, j : j + Wo], dst[base : base + Wo])
 
 
 def transposed(C, sw):
@@ -394,6 +387,22 @@ def _rows_to_planes(rows, b, planes):
             row = rows[p]
             for f in range(F):
                 planes[f, p] = row[f] + b[f]
+
+
+@jit(inline="always")
+def _dout_planes(dout, n0, n1, dT_buf):
+    """The chunk's ``dout`` planes side by side, ``(F, (n1 - n0)*P)``: a one-sample chunk's as they stand, else
+    contiguous copies into ``dT_buf``."""
+    N, F, Ho, Wo = dout.shape
+    P = Ho * Wo
+    if n1 - n0 == 1:
+        return dout[n0].reshape(F, P)
+    dflat = dout.reshape(N * F * P)
+    dT = dT_buf[: (n1 - n0) * P * F].reshape(F, (n1 - n0) * P)
+    for n in range(n0, n1):
+        for f in range(F):
+            _copy(dflat[(n * F + f) * P : (n * F + f + 1) * P], dT[f, (n - n0) * P : (n - n0 + 1) * P])
+    return dT
 
 
 @jit
@@ -451,13 +460,7 @@ def conv_backward_cl(dout, xp, Wr, kh, kw, sh, sw, ph, pw, nc, cols_buf, dT_buf,
         for n in range(n0, n1):
             for f in range(F):
                 db[f] += _sum_run(dflat, (n * F + f) * P, P)
-        if nc == 1:  # the sample's (F, P) planes as they stand
-            dT = dout[n0].reshape(F, P)
-        else:  # the chunk's planes side by side: (F, m), contiguous runs, no transposing pass
-            dT = dT_buf[: m * F].reshape(F, m)
-            for n in range(n0, n1):
-                for f in range(F):
-                    _copy(dflat[(n * F + f) * P : (n * F + f + 1) * P], dT[f, (n - n0) * P : (n - n0 + 1) * P])
+        dT = _dout_planes(dout, n0, n1, dT_buf)  # (F, m): contiguous runs, no transposing pass
         gemm(dT, cols, dW_tmp)
         _add(dW_tmp.reshape(F * K), dWr.reshape(F * K))
         if dx.size:
@@ -514,29 +517,13 @@ def conv_forward_clt(xp, Wr, b, kh, kw, nc, cols_buf, gemm_buf, out):
         n1 = min(N, n0 + nc)
         m = (n1 - n0) * P
         colsT = cols_buf[: m * K].reshape(K, m)
-        _im2col_cl_t(xp, n0, n1, kh, kw, 1, 1, Ho, Wo, colsT)
+        _im2col_cl_t(xp, n0, n1, kh, kw, 1, Ho, Wo, colsT)
         planes = gemm_buf[: m * F].reshape(F, m)  # in cache (against out's planes in place: measured 1.1-1.5x)
         gemm(Wr, colsT, planes)
         for n in range(n0, n1):
             dst = out[n].reshape(F, P)
             for f in range(F):
                 _copy_bias(planes[f, (n - n0) * P : (n - n0 + 1) * P], dst[f], b[f])
-
-
-@jit(inline="always")
-def _dout_planes(dout, n0, n1, dT_buf):
-    """The chunk's ``dout`` planes side by side, ``(F, (n1 - n0)*P)``: a one-sample chunk's as they stand, else
-    contiguous copies into ``dT_buf``."""
-    N, F, Ho, Wo = dout.shape
-    P = Ho * Wo
-    if n1 - n0 == 1:
-        return dout[n0].reshape(F, P)
-    dflat = dout.reshape(N * F * P)
-    dT = dT_buf[: (n1 - n0) * P * F].reshape(F, (n1 - n0) * P)
-    for n in range(n0, n1):
-        for f in range(F):
-            _copy(dflat[(n * F + f) * P : (n * F + f + 1) * P], dT[f, (n - n0) * P : (n - n0 + 1) * P])
-    return dT
 
 
 @jit
@@ -554,7 +541,7 @@ def conv_backward_clt(dout, xp, kh, kw, nc, cols_buf, dT_buf, dW_tmp, dWr, db):
         n1 = min(N, n0 + nc)
         m = (n1 - n0) * P
         colsT = cols_buf[: m * K].reshape(K, m)
-        _im2col_cl_t(xp, n0, n1, kh, kw, 1, 1, Ho, Wo, colsT)
+        _im2col_cl_t(xp, n0, n1, kh, kw, 1, Ho, Wo, colsT)
         for n in range(n0, n1):
             for f in range(F):
                 db[f] += _sum_run(dflat, (n * F + f) * P, P)
@@ -639,7 +626,7 @@ def conv_infer_cl(xp, Wr, b, kh, kw, sh, sw, nc, code, slope, cols_buf, out):
         m = (n1 - n0) * P
         if cols_t:
             colsT = cols_buf[: m * K].reshape(K, m)
-            _im2col_cl_t(xp, n0, n1, kh, kw, sh, sw, Ho, Wo, colsT)
+            _im2col_cl_t(xp, n0, n1, kh, kw, sh, Ho, Wo, colsT)
             gemm(colsT.T, Wr.T, rows[n0 * P : n1 * P])
         else:
             cols = cols_buf[: m * K].reshape(m, K)

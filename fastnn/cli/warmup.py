@@ -84,7 +84,7 @@ def _cnn_fits(dtype):
     from ..estimators.cnn import CNNClassifier
 
     X, labels, _ = _data(features=64)  # 8 x 8 images
-    # a first convolution of one channel (padded-width kernels), then one of 16 (channels-last kernels)
+    # 8x8 images: both convolutions take the channels-last kernels (the other layouts are for 16x16 and larger)
     # fused=True: the prediction runs the conv stack channels last, compiling its kernels ('auto' then loads them)
     CNNClassifier(conv_layers=((16, 3), (2, 3)), max_iter=1, batch_size=8, dtype=dtype, fused=True,
                   random_state=0).fit(X, labels).predict(X)

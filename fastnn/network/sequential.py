@@ -196,7 +196,7 @@ class Sequential:
         if n * self._widest() < REUSE_VALUES:
             return self._inference(X, None)  # small: fresh arrays come from the heap, no layer splits
         block = max(1, MAX_VALUES // self._widest())
-        with reused_outputs() as pool, self._blas_for_splits(min(n, block)):
+        with reused_outputs() as pool, self._blas_for_splits(min(n, block), inference=True):
             if pool is None or n <= block:
                 out = self._inference(X, pool)
                 return out.copy() if pool is not None and pool.owns(out) else out
@@ -271,11 +271,13 @@ class Sequential:
             self.optimizer.step([self.flat_params], [self.flat_grads])
         return loss
 
-    def _blas_for_splits(self, n):
-        """BLAS at one thread within the block when a layer splits a batch of ``n`` across threads: a BLAS call at
-        two threads between their passes (a Dense layer, the optimizer) leaves OpenBLAS's worker spinning on the
-        core the split needs. Otherwise BLAS as set."""
-        steps = self.layers + [s for s in self._inference_steps() if isinstance(s, ConvStack)]
+    def _blas_for_splits(self, n, inference=False):
+        """BLAS at one thread within the block when a layer (at ``inference``, also a conv stack) splits a batch of
+        ``n`` across threads: a BLAS call at two threads between their passes (a Dense layer, the optimizer) leaves
+        OpenBLAS's worker spinning on the core the split needs. Otherwise BLAS as set."""
+        steps = self.layers
+        if inference:
+            steps = steps + [s for s in self._inference_steps() if isinstance(s, ConvStack)]
         return blas_at_most(1) if any(step.splits(n) for step in steps) else contextlib.nullcontext()
 
     def train_epoch(self, X, Y, sample_weight, order, batch_size, alpha, scale=1.0, steps_left=0):
